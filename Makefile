@@ -1,0 +1,56 @@
+# Maintenance of the template itself. `make` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROJECT := {{cookiecutter.project_slug}}
+export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
+PYTEST_ARGS ?=
+LOCK = $(BIN)/uv pip compile --quiet --universal --python-version 3.10 --generate-hashes
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/pytest: requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.txt
+	@touch $@
+
+.PHONY: venv
+venv: $(BIN)/pytest ## Create .venv with the template's pinned test requirements
+
+.PHONY: test
+test: venv ## Run the whole suite: fast tier, then the full tier (installs and runs generated projects)
+	$(BIN)/pytest -m "not full" -n 2 --durations=0 $(PYTEST_ARGS)
+	$(BIN)/pytest -m full --durations=0 $(PYTEST_ARGS)
+
+.PHONY: test-fast
+test-fast: venv ## Run only the fast tier (bake and inspect, no installs)
+	$(BIN)/pytest -m "not full" -n 2 --durations=0 $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: venv ## Lint the template's own Python (hooks, tests, benchmarks)
+	$(BIN)/ruff check hooks tests benchmarks
+	$(BIN)/ruff format --check hooks tests benchmarks
+
+.PHONY: bake
+bake: venv ## Generate the default project into ./build/ (for a look around)
+	rm -rf build && $(BIN)/cookiecutter --no-input --output-dir build .
+
+.PHONY: lock
+lock: venv ## Re-pin the template's test requirements (requirements-test.txt)
+	$(LOCK) --custom-compile-command "make lock" requirements-test.in -o requirements-test.txt
+
+.PHONY: lock-project
+lock-project: venv ## Re-pin the generated project's lock files from its requirements*.in
+	cd "$(PROJECT)" && for name in requirements requirements-dev requirements-serve; do \
+		../$(LOCK) --custom-compile-command "make pin-dependencies" $$name.in -o $$name.txt; done
+
+.PHONY: clean
+clean: ## Remove the venv, caches and baked projects
+	rm -rf $(VENV) .cache build .pytest_cache .ruff_cache

@@ -1,0 +1,70 @@
+"""The FastAPI application: `uvicorn api.main:app`, or `python -m api` to use the settings' host/port.
+
+The model is loaded once, when the app is created. A missing or broken model does not stop the
+server: /health answers, /ready and /predict answer 503 with the reason, and the log says it too.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.limits import BodySizeLimit
+from api.model import ServedModel, load_model
+from api.routers import health, metadata, predict
+from api.schemas import predict_request_model
+from api.settings import Settings
+from {{ cookiecutter.module_name }}.artifacts import ArtifactError
+
+logger = logging.getLogger("uvicorn.error")  # uvicorn's own logger: messages land in its output
+
+
+def try_load(settings: Settings) -> tuple[ServedModel | None, str | None]:
+    """The model, or None and the reason it could not be loaded."""
+    try:
+        model = load_model(settings)
+    except ArtifactError as error:
+        logger.warning("Serving without a model (/ready answers 503): %s", error)
+        return None, str(error)
+    logger.info("Loaded model %r from %s", model.meta.model_name, model.source)
+    return model, None
+
+
+async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 body, minus the echo of whole oversized or empty batches."""
+    details = [
+        {k: v for k, v in problem.items() if k not in ("input", "ctx")}
+        if problem["type"] in ("too_long", "too_short")
+        else problem
+        for problem in error.errors()
+    ]
+    return JSONResponse({"detail": jsonable_encoder(details)}, status_code=422)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    model, load_error = try_load(settings)
+    app = FastAPI(
+        title={{ cookiecutter.project_name | tojson }},
+        description={{ cookiecutter.description | tojson }},
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.model = model
+    app.state.load_error = load_error
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    request_model = (
+        predict_request_model(model.meta.features, settings.max_batch_size) if model else None
+    )
+    app.include_router(health.router)
+    app.include_router(metadata.router)
+    app.include_router(predict.build_router(request_model))
+    return app
+
+
+app = create_app()

@@ -1,0 +1,36 @@
+"""Lineage of the served model: which run, commit, data and config produced it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+
+from api.deps import ModelDep
+from api.schemas import Metadata
+
+router = APIRouter(tags=["metadata"])
+
+
+@router.get(
+    "/metadata",
+    response_model=Metadata,
+    responses={503: {"description": "No model is loaded."}},
+)
+async def metadata(model: ModelDep) -> Metadata:
+    meta = model.meta
+    return Metadata(
+        model_name=meta.model_name,
+        model_version=meta.model_version,
+        source=model.source,
+        run_id=meta.run_id,
+        git_commit=meta.git_commit,
+        git_dirty=meta.git_dirty,
+        data_hash=meta.data_hash,
+        config_name=meta.config_name,
+        trained_at=meta.trained_at,
+        metrics=meta.metrics,
+        target=meta.target,
+        classes=model.classes if model.classes is not None else meta.classes,
+        features=[asdict(feature) for feature in meta.features],
+    )
