@@ -83,6 +83,10 @@ def problems(answers: Mapping[str, Any]) -> list[str]:
     elif module in SHADOWED:
         found.append(f"module_name: {module!r} clashes with a package or folder the project uses; choose another name.")
 
+    for field in ("project_name", "description", "author_name"):
+        if '"""' in answers[field] or "\n" in answers[field]:
+            found.append(f'{field}: must be one line without triple quotes (""").')
+
     email = answers["author_email"]
     if not EMAIL_RE.match(email):
         found.append(f"author_email: {email!r} is not an e-mail address (expected name@domain.tld).")

@@ -29,6 +29,8 @@ Bake = Callable[..., Path]
 def pytest_configure(config: pytest.Config) -> None:
     # One uv cache for every bake in the session (and across sessions when the caller sets it).
     os.environ.setdefault("UV_CACHE_DIR", str(TEMPLATE_DIR / ".cache" / "uv"))
+    # The template's venv provides uv (pinned in requirements-test.txt) to `make init` of the bakes.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     # Generated projects must not inherit the template venv or a user's tracking server.
     os.environ.pop("VIRTUAL_ENV", None)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
@@ -116,3 +118,13 @@ def installed_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     """
     project = bake_project(tmp_path_factory.mktemp("installed"))
     yield make_init(project)
+
+
+@pytest.fixture(scope="session")
+def trained_project(installed_project: Path) -> Path:
+    """installed_project after `make repro` (dvc repro): data, model, reports and an MLflow run.
+
+    Shared like installed_project: tests must not change its files or its MLflow store.
+    """
+    run(["make", "repro"], cwd=installed_project, env={"DVC_NO_ANALYTICS": "1"})
+    return installed_project

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE_DIR
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 def cookiecutter_cli(output_dir: Path, *answers: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
@@ -49,6 +55,7 @@ BAD_ANSWERS = [
     ),
     pytest.param(["include_api=maybe"], "include_api: 'maybe' must be 'yes' or 'no'", id="include-api"),
     pytest.param(["project_name=   "], "project_name: must not be empty", id="empty-name"),
+    pytest.param(['description=a """ b'], "description: must be one line without triple quotes", id="description"),
 ]
 
 
@@ -72,13 +79,25 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_project_name_with_quotes_and_backslashes_bakes(tmp_path: Path) -> None:
     """Answers reach the hooks as JSON, so quotes cannot break them."""
+    name = 'Bob\'s "Quoted" \\ Model'
     result = cookiecutter_cli(
-        tmp_path, 'project_name=Bob\'s "Quoted" \\ Model', "project_slug=quoted-model", "module_name=quoted_model"
+        tmp_path,
+        f"project_name={name}",
+        f"description=Says {name}",
+        f"author_name={name}",
+        "project_slug=quoted-model",
+        "module_name=quoted_model",
     )
 
     assert result.returncode == 0, result.stderr
-    readme = (tmp_path / "quoted-model" / "README.md").read_text()
-    assert 'Bob\'s "Quoted" \\ Model' in readme
+    project = tmp_path / "quoted-model"
+    assert name in (project / "README.md").read_text()
+    assert tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"][0]["name"] == name
+    package = project / "src" / "quoted_model" / "__init__.py"
+    docstring = ast.get_docstring(ast.parse(package.read_text()))
+    assert docstring is not None and docstring.startswith(name)
+    lint = subprocess.run([Path(sys.executable).parent / "ruff", "check", "--no-cache", "."], cwd=project)
+    assert lint.returncode == 0
 
 
 def test_derived_names_follow_the_project_name(tmp_path: Path) -> None:

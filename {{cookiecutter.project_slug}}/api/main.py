@@ -1,4 +1,4 @@
-"""The FastAPI application: `uvicorn api.main:app`, or `python -m api` to use the settings' host/port.
+"""The FastAPI application: `uvicorn api.main:app`, or `python -m api` (host/port from settings).
 
 The model is loaded once, when the app is created. A missing or broken model does not stop the
 server: /health answers, /ready and /predict answer 503 with the reason, and the log says it too.
@@ -7,18 +7,21 @@ server: /health answers, /ready and /predict answer 503 with the reason, and the
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from {{ cookiecutter.module_name }}.artifacts import ArtifactError
+
 from api.limits import BodySizeLimit
 from api.model import ServedModel, load_model
 from api.routers import health, metadata, predict
 from api.schemas import predict_request_model
 from api.settings import Settings
-from {{ cookiecutter.module_name }}.artifacts import ArtifactError
 
 logger = logging.getLogger("uvicorn.error")  # uvicorn's own logger: messages land in its output
 
@@ -35,22 +38,25 @@ def try_load(settings: Settings) -> tuple[ServedModel | None, str | None]:
 
 
 async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422 body, minus the echo of whole oversized or empty batches."""
-    details = [
-        {k: v for k, v in problem.items() if k not in ("input", "ctx")}
-        if problem["type"] in ("too_long", "too_short")
-        else problem
-        for problem in error.errors()
-    ]
-    return JSONResponse({"detail": jsonable_encoder(details)}, status_code=422)
+    """FastAPI's 422 body, made safe to send: no echo of whole batches, no NaN in the JSON."""
+    return JSONResponse({"detail": jsonable_encoder([clean(p) for p in error.errors()])}, 422)
+
+
+def clean(problem: dict[str, Any]) -> dict[str, Any]:
+    if problem["type"] in ("too_long", "too_short"):  # the input is the whole batch
+        return {k: v for k, v in problem.items() if k not in ("input", "ctx")}
+    value = problem.get("input")
+    if isinstance(value, float) and not math.isfinite(value):  # strict JSON has no NaN/Infinity
+        return {**problem, "input": str(value)}
+    return problem
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     model, load_error = try_load(settings)
     app = FastAPI(
-        title={{ cookiecutter.project_name | tojson }},
-        description={{ cookiecutter.description | tojson }},
+        title={{ cookiecutter.project_name | tojson }},  # noqa: E501, RUF100
+        description={{ cookiecutter.description | tojson }},  # noqa: E501, RUF100
         version="0.1.0",
     )
     app.state.settings = settings

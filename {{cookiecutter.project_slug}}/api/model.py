@@ -10,18 +10,27 @@ import json
 import logging
 import tempfile
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from {{ cookiecutter.module_name }}.artifacts import (
+    META_FILE,
+    ArtifactError,
+    Feature,
+    ModelMeta,
+    load_artifacts,
+)
+
 from api.settings import Settings
-from {{ cookiecutter.module_name }}.artifacts import META_FILE, ArtifactError, ModelMeta, load_artifacts
 
 logger = logging.getLogger(__name__)
 
 NUMERIC_DTYPES = {"float", "int"}
+KNOWN_DTYPES = {"float", "int", "str", "bool"}  # what api.schemas can build a request field for
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,15 @@ def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
     if not hasattr(estimator, "predict"):
         raise ArtifactError(f"{source}: the saved object has no predict() method.")
     if not meta.features:
-        raise ArtifactError(f"{source}: the model metadata lists no features to build a request from.")
+        raise ArtifactError(
+            f"{source}: the model metadata lists no features to build a request from."
+        )
+    unknown = [f"{f.name} ({f.dtype})" for f in meta.features if f.dtype not in KNOWN_DTYPES]
+    if unknown:
+        raise ArtifactError(
+            f"{source}: cannot build a request for features {', '.join(unknown)};"
+            f" feature dtypes must be one of {', '.join(sorted(KNOWN_DTYPES))}."
+        )
     classes = None
     if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
         classes = [str(label) for label in estimator.classes_]
@@ -77,7 +94,7 @@ def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
 
 
 def load_model(settings: Settings) -> ServedModel:
-    """The model named by the settings: MLflow when MODEL_URI is set, else the artifact directory."""
+    """The model the settings name: from MLflow when MODEL_URI is set, else from MODEL_DIR."""
     if settings.model_uri:
         return load_from_mlflow(settings.model_uri)
     return load_from_dir(settings.model_dir)
@@ -100,7 +117,7 @@ def load_from_mlflow(model_uri: str) -> ServedModel:
     try:
         estimator = mlflow.sklearn.load_model(model_uri)
         run_id, version = resolve_run(mlflow.MlflowClient(), model_uri)
-        meta = download_meta(mlflow, run_id)
+        meta = download_meta(mlflow, run_id) or meta_from_run(mlflow, model_uri, run_id)
     except ArtifactError:
         raise
     except Exception as error:  # mlflow raises many types: all mean "cannot serve this URI"
@@ -122,15 +139,43 @@ def resolve_run(client: Any, model_uri: str) -> tuple[str, str | None]:
     return version.run_id, str(version.version)
 
 
-def download_meta(mlflow: Any, run_id: str) -> ModelMeta:
-    """The run's model_meta.json artifact: the feature schema the request is built from."""
+def download_meta(mlflow: Any, run_id: str) -> ModelMeta | None:
+    """The run's model_meta.json artifact, when training logged one."""
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=META_FILE, dst_path=tmp
             )
-        except Exception as error:
-            raise ArtifactError(
-                f"run {run_id} has no {META_FILE} artifact: training must log it next to the model."
-            ) from error
+        except Exception:  # absent: fall back to the signature
+            return None
         return ModelMeta.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+# MLflow signature column types -> the feature dtypes api.schemas knows.
+SIGNATURE_DTYPES = {"double": "float", "float": "float", "long": "int", "integer": "int"}
+SIGNATURE_DTYPES |= {"string": "str", "boolean": "bool"}
+
+
+def meta_from_run(mlflow: Any, model_uri: str, run_id: str) -> ModelMeta:
+    """Metadata rebuilt from the logged signature and the run's tags, params and metrics."""
+    signature = mlflow.models.get_model_info(model_uri).signature
+    if signature is None:
+        raise ArtifactError(f"{model_uri} was logged without a signature: cannot build a request.")
+    features = [
+        Feature(column.name, SIGNATURE_DTYPES.get(str(column.type.name), str(column.type.name)))
+        for column in signature.inputs.inputs
+    ]
+    run = mlflow.MlflowClient().get_run(run_id)
+    tags, params = run.data.tags, run.data.params
+    started = datetime.fromtimestamp(run.info.start_time / 1000, tz=timezone.utc)
+    return ModelMeta(
+        model_name=model_uri.removeprefix("models:/").split("@")[0].split("/")[0],
+        features=features,
+        target=params.get("data.target", "target"),
+        git_commit=tags.get("git_commit"),
+        git_dirty={"True": True, "False": False}.get(tags.get("git_dirty", "")),
+        data_hash=tags.get("data_hash"),
+        config_name=tags.get("config_name"),
+        trained_at=started.isoformat(timespec="seconds"),
+        metrics=dict(run.data.metrics),
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# models:/<name>@<alias>, models:/<name>/<version> or runs:/<run id>/<path>: the URIs MLflow can resolve.
+# The URIs MLflow resolves: models:/<name>@<alias>, models:/<name>/<version>, runs:/<run id>/<path>.
 MODEL_URI_RE = re.compile(r"^(models:/[^/@\s]+(@[\w-]+|/\d+)|runs:/[0-9a-f]+/\S+)$")
 
 
@@ -25,7 +25,8 @@ class Settings(BaseSettings):
 
     model_dir: Path = Field(Path("models"), description="Directory written by the pipeline.")
     model_uri: str | None = Field(
-        None, description="Serve this MLflow model instead of model_dir, e.g. models:/name@champion."
+        None,
+        description="Serve this MLflow model instead of model_dir, e.g. models:/name@champion.",
     )
     max_batch_size: int = Field(1000, ge=1, description="Most records one /predict call may send.")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body accepted.")

@@ -1,3 +1,6 @@
-"""{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"""
+"""{{ cookiecutter.project_name | replace("\\", "\\\\") }}.
+
+{{ cookiecutter.description | replace("\\", "\\\\") | wordwrap(96) }}
+"""
 
 __version__ = "0.1.0"

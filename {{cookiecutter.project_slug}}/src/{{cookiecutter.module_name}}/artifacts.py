@@ -1,8 +1,8 @@
 """The model artifact shared by training and serving.
 
-Training writes a directory with two files; serving (the API, the batch CLI, the image) reads it back.
-This module must stay light: no mlflow, hydra or dvc imports, so the serving path starts fast and the
-container does not need them.
+Training writes a directory with two files; serving (the API, the batch CLI, the image) reads it
+back. This module must stay light: no mlflow, hydra or dvc imports, so the serving path starts fast
+and the container does not need them.
 
     models/model.joblib      the fitted scikit-learn estimator (a Pipeline), joblib-serialised
     models/model_meta.json   what the estimator expects and where it came from (ModelMeta below)
@@ -11,6 +11,7 @@ container does not need them.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ class ModelMeta:
     model_name: str
     features: list[Feature]
     target: str
-    classes: list[str] | None = None  # class labels in predict_proba column order; None for regression
+    # Class labels in predict_proba column order; None for regression.
+    classes: list[str] | None = None
     run_id: str | None = None  # MLflow run that trained the model
     model_version: str | None = None  # registered model version, when registered
     git_commit: str | None = None
@@ -54,7 +56,7 @@ class ModelMeta:
 
 
 class ArtifactError(RuntimeError):
-    """The model directory is missing, incomplete or unreadable: the message says which and how to fix it."""
+    """The model directory is missing, incomplete or unreadable; the message says how to fix it."""
 
 
 def save_artifacts(model: Any, meta: ModelMeta, model_dir: Path) -> None:
@@ -62,8 +64,16 @@ def save_artifacts(model: Any, meta: ModelMeta, model_dir: Path) -> None:
     import joblib
 
     model_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, model_dir / MODEL_FILE)
-    (model_dir / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+    # Temporary names, then rename: an interrupted save never leaves a file that looks valid.
+    model_tmp, meta_tmp = model_dir / f".{MODEL_FILE}.tmp", model_dir / f".{META_FILE}.tmp"
+    try:
+        joblib.dump(model, model_tmp)
+        meta_tmp.write_text(meta.to_json(), encoding="utf-8")
+        os.replace(model_tmp, model_dir / MODEL_FILE)
+        os.replace(meta_tmp, model_dir / META_FILE)
+    finally:
+        model_tmp.unlink(missing_ok=True)
+        meta_tmp.unlink(missing_ok=True)
 
 
 def load_meta(model_dir: Path) -> ModelMeta:
@@ -78,7 +88,7 @@ def load_meta(model_dir: Path) -> ModelMeta:
 
 
 def load_artifacts(model_dir: Path) -> tuple[Any, ModelMeta]:
-    """Read the estimator and its metadata; ArtifactError with a clear message when they are not there."""
+    """Read the estimator and its metadata; ArtifactError with a clear message when missing."""
     import joblib
 
     meta = load_meta(model_dir)

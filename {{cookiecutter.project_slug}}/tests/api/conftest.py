@@ -7,8 +7,11 @@ pipeline's outputs nor the network.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sklearn.datasets import load_iris
@@ -16,16 +19,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from {{ cookiecutter.module_name }}.artifacts import Feature, ModelMeta, save_artifacts
+
 from api.main import create_app
 from api.settings import Settings
-from {{ cookiecutter.module_name }}.artifacts import Feature, ModelMeta, save_artifacts
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 MAX_BATCH = 5
 MAX_BODY = 4096
 
 
-def iris_frame():
+def iris_frame() -> tuple[pd.DataFrame, Any]:
     iris = load_iris(as_frame=True)
     features = iris.data.set_axis(FEATURES, axis=1)
     return features, iris.target_names[iris.target]
@@ -55,19 +59,27 @@ def settings_for(model_dir: Path, **overrides: object) -> Settings:
     return Settings(_env_file=None, **{**values, **overrides})
 
 
+@dataclass(frozen=True)
+class SavedModel:
+    estimator: Any
+    meta: ModelMeta
+    model_dir: Path
+    sample: pd.DataFrame  # a few training rows, to compare the API with the estimator
+
+
 @pytest.fixture(scope="module")
-def iris_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
-    """A fitted classifier and the directory it was saved to."""
+def iris_model(tmp_path_factory: pytest.TempPathFactory) -> SavedModel:
+    """A fitted classifier saved the way training saves it."""
     features, target = iris_frame()
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(features, target)
     model_dir = tmp_path_factory.mktemp("models")
     save_artifacts(model, iris_meta(), model_dir)
-    return model, model_dir
+    return SavedModel(model, iris_meta(), model_dir, features.iloc[[0, 60, 120, 149]])
 
 
 @pytest.fixture(scope="module")
-def client(iris_model: tuple[object, Path]) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(iris_model[1]))) as test_client:
+def client(iris_model: SavedModel) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(iris_model.model_dir))) as test_client:
         yield test_client
 
 

@@ -1,0 +1,307 @@
+"""The generated project's pipeline, run the way a user runs it: make repro, dvc exp, sweeps, MLflow.
+
+Read-only checks use the shared `trained_project`; tests that edit configs, force reruns or move
+data use this module's own bake (`project`), in file order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import bake_project, make_init, run
+
+pytestmark = pytest.mark.full
+
+SLUG = "iris-classifier"
+MODULE = "iris_classifier"
+ENV = {
+    "DVC_NO_ANALYTICS": "1",
+    # `dvc exp run` commits experiments: it needs an identity even on a bare CI machine.
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+OUTPUTS = [
+    "data/raw/dataset.csv",
+    "data/processed/train.csv",
+    "data/processed/test.csv",
+    "models/model.joblib",
+    "reports/metrics.json",
+    "reports/confusion.csv",
+]
+
+
+def sh(command: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a shell command with the project's venv activated, as the docs tell users to."""
+    path = f"{cwd / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    return run(command, cwd=cwd, check=check, env={**ENV, "PATH": path, "VIRTUAL_ENV": str(cwd / ".venv")})
+
+
+def mlflow_query(project: Path, code: str) -> object:
+    """Run code (which sets `result`) with MLflow in the project's venv against its own store."""
+    script = (
+        "import json, mlflow\n"
+        "from mlflow import MlflowClient\n"
+        "mlflow.set_tracking_uri('sqlite:///mlflow.db')\n"
+        "client = MlflowClient()\n" + code + "\nprint('RESULT=' + json.dumps(result))\n"
+    )
+    out = run([str(project / ".venv/bin/python"), "-c", script], cwd=project, env=ENV).stdout
+    return json.loads(out.split("RESULT=")[-1])
+
+
+def hashes(project: Path, paths: list[str] = OUTPUTS) -> dict[str, str]:
+    return {p: hashlib.sha256((project / p).read_bytes()).hexdigest() for p in paths}
+
+
+def stages_run(output: str) -> list[str]:
+    return re.findall(r"Running stage '(\w+)'", output)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bake of this module's own, reproduced once and committed, so experiments have a baseline."""
+    path = make_init(bake_project(tmp_path_factory.mktemp("pipeline")))
+    sh("make repro", path)
+    sh("git add -A && git commit --quiet --no-verify -m 'First reproduction'", path)
+    return path
+
+
+def test_shipped_params_yaml_is_a_fresh_composition(installed_project: Path) -> None:
+    # params.yaml ships pre-composed so `dvc params diff` works from the first commit; it must be
+    # exactly what the `config` stage (and DVC's Hydra integration) would write.
+    code = f"from {MODULE}.config import compose, to_params_yaml; print(to_params_yaml(compose()), end='')"
+    fresh = run([str(installed_project / ".venv/bin/python"), "-c", code], cwd=installed_project).stdout
+    assert fresh == (installed_project / "params.yaml").read_text()
+
+
+# --- the shared trained project: read-only ------------------------------------------------------
+
+
+def test_repro_writes_the_artifacts_dvc_understands(trained_project: Path) -> None:
+    for relative in [*OUTPUTS, "models/model_meta.json", "dvc.lock"]:
+        assert (trained_project / relative).is_file(), relative
+    metrics = json.loads((trained_project / "reports/metrics.json").read_text())
+    assert 0 < metrics["accuracy"] <= 1 and metrics["n_test"] == 30
+    assert "accuracy" in sh("dvc metrics show", trained_project).stdout
+    plots = sh("dvc plots show --json", trained_project).stdout
+    assert "reports/confusion.csv" in plots
+    # A second repro has nothing to do.
+    second = sh("make repro", trained_project).stdout
+    assert stages_run(second) == [] and "didn't change" in second
+    assert "up to date" in sh("dvc status", trained_project).stdout
+
+
+def test_the_training_run_is_in_mlflow_with_lineage(trained_project: Path) -> None:
+    meta = json.loads((trained_project / "models/model_meta.json").read_text())
+    found = mlflow_query(
+        trained_project,
+        f"run = client.get_run({meta['run_id']!r})\n"
+        f"version = client.get_model_version({SLUG!r}, {meta['model_version']!r})\n"
+        "result = {'params': run.data.params, 'metrics': run.data.metrics, 'tags': run.data.tags,\n"
+        "          'version_run': version.run_id, 'source': version.source}",
+    )
+    commit = sh("git rev-parse HEAD", trained_project).stdout.strip()
+    train_sha = hashlib.sha256((trained_project / "data/processed/train.csv").read_bytes()).hexdigest()
+    assert found["params"]["model.estimator.n_estimators"] == "100"
+    assert found["params"]["model.name"] == "random_forest"
+    assert found["metrics"]["accuracy"] == meta["metrics"]["accuracy"]
+    assert found["tags"]["git_commit"] == commit == meta["git_commit"]
+    assert found["tags"]["git_dirty"] in ("True", "False")
+    assert found["tags"]["data_hash"] == train_sha == meta["data_hash"]
+    assert found["tags"]["config_name"] == "baseline"
+    assert found["version_run"] == meta["run_id"]
+    # The logged model has a signature and an input example, and loads back through MLflow.
+    loaded = mlflow_query(
+        trained_project,
+        "import mlflow.pyfunc, pandas as pd\n"
+        f"model = mlflow.pyfunc.load_model('models:/{SLUG}/{meta['model_version']}')\n"
+        "rows = pd.read_csv('data/processed/test.csv').drop(columns='species').head(3)\n"
+        "result = {'inputs': model.metadata.get_input_schema().input_names(),\n"
+        "          'example': model.metadata.saved_input_example_info is not None,\n"
+        "          'predictions': [str(p) for p in model.predict(rows)]}",
+    )
+    assert loaded["inputs"] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert loaded["example"] and len(loaded["predictions"]) == 3
+
+
+def test_make_predict_writes_a_csv_of_predictions(trained_project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "predictions.csv"
+    sh(f"make predict INPUT=data/processed/test.csv OUTPUT={out}", trained_project)
+    header, *rows = out.read_text().splitlines()
+    assert "prediction" in header.split(",") and "proba_setosa" in header and len(rows) == 30
+    missing = sh("make predict", trained_project, check=False)
+    assert missing.returncode != 0 and "name the files" in missing.stderr
+
+
+def test_make_mlflow_ui_serves_the_project_store(trained_project: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        ["make", "mlflow-ui", f"MLFLOW_PORT={port}"],
+        cwd=trained_project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api/2.0/mlflow/registered-models/get?name={SLUG}"
+    try:
+        body = None
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    body = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert body is not None, "mlflow ui did not answer within 60 s"
+        assert body["registered_model"]["name"] == SLUG
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+# --- this module's own project: edits, reruns, experiments ---------------------------------------
+
+
+def test_two_forced_reproductions_are_byte_identical(project: Path) -> None:
+    before = hashes(project)
+    sh("dvc repro --force", project)
+    assert hashes(project) == before
+
+
+def test_a_model_edit_reruns_only_train_and_evaluate(project: Path) -> None:
+    config = project / "configs/model/random_forest.yaml"
+    config.write_text(config.read_text().replace("n_estimators: 100", "n_estimators: 60"))
+    assert stages_run(sh("make repro", project).stdout) == ["config", "train", "evaluate"]
+    diff = sh("dvc params diff", project).stdout
+    assert "model.estimator.n_estimators" in diff and "60" in diff
+    sh("dvc metrics diff", project)  # works against the committed metrics
+    sh("git checkout -- configs params.yaml dvc.lock reports && make repro", project)
+
+
+def test_a_data_edit_reruns_everything(project: Path) -> None:
+    config = project / "configs/data/iris.yaml"
+    config.write_text(config.read_text().replace("test_size: 0.2", "test_size: 0.3"))
+    output = sh("make repro", project).stdout
+    assert stages_run(output) == ["config", "data", "train", "evaluate"]
+    assert json.loads((project / "reports/metrics.json").read_text())["n_test"] == 45
+    sh("git checkout -- configs params.yaml dvc.lock reports && make repro", project)
+
+
+def test_dvc_exp_run_with_hydra_overrides(project: Path) -> None:
+    swapped = sh("dvc exp run -n swapped -S model=logistic_regression", project).stdout
+    assert stages_run(swapped) == ["config", "train", "evaluate"]
+    assert "name: logistic_regression" in (project / "params.yaml").read_text()
+    sh("dvc exp run -n smaller -S model.estimator.n_estimators=20", project)
+    shown = sh("dvc exp show --json", project).stdout
+    experiments = {
+        rev["name"]: rev["data"]["params"]["params.yaml"]["data"]["model"]
+        for baseline in json.loads(shown)
+        for experiment in baseline.get("experiments") or []
+        for rev in experiment["revs"]
+    }
+    assert experiments["swapped"]["name"] == "logistic_regression"
+    assert experiments["smaller"]["estimator"]["n_estimators"] == 20
+    sh("git checkout -- params.yaml dvc.lock reports && make repro", project)
+
+
+def test_make_sweep_logs_two_child_runs_under_one_parent(project: Path) -> None:
+    sh("make sweep", project)  # two models, joblib processes
+    runs = mlflow_query(
+        project,
+        "df = mlflow.search_runs(experiment_names=['" + SLUG + "'])\n"
+        "df = df.astype(str)\n"
+        "result = df[[c for c in df.columns if c.startswith('tags.') or c == 'run_id']]"
+        ".to_dict('records')",
+    )
+    parents = [r for r in runs if r.get("tags.sweep") == "true"]
+    assert len(parents) == 1
+    children = [r for r in runs if r.get("tags.mlflow.parentRunId") == parents[0]["run_id"]]
+    assert sorted(r["tags.model"] for r in children) == ["logistic_regression", "random_forest"]
+    assert len(list((project / "multirun").glob("*/*/models/model.joblib"))) == 2
+
+
+def test_make_train_runs_outside_dvc(project: Path) -> None:
+    sh("make train ARGS='experiment=quick'", project)
+    assert len(list((project / "outputs").glob("*/models/model.joblib"))) == 1
+    assert "up to date" in sh("dvc status", project).stdout  # DVC's outputs untouched
+
+
+def test_make_promote_sets_the_champion_alias(project: Path) -> None:
+    sh("make promote VERSION=1", project)
+    alias = mlflow_query(project, f"result = client.get_model_version_by_alias({SLUG!r}, 'champion').version")
+    assert str(alias) == "1"
+    bad = sh("make promote VERSION=999", project, check=False)
+    assert bad.returncode != 0 and "has no version '999'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_push_then_pull_restores_identical_data(project: Path) -> None:
+    before = hashes(project)
+    sh("make push-data", project)
+    assert (project.parent / f"{SLUG}-dvc-storage").is_dir()  # the default remote, next to the project
+    for relative in (".dvc/cache", "data", "models"):
+        shutil.rmtree(project / relative)
+    sh("make pull-data", project)
+    assert hashes(project) == before
+    assert "up to date" in sh("dvc status", project).stdout
+
+
+BAD_SOURCES = {
+    "missing": (None, "data file not found"),
+    "wrong_columns": ("a,b\n1,2\n", "lacks the column(s)"),
+    "non_numeric": (
+        "sepal_length,sepal_width,petal_length,petal_width,species\n1,wide,3,4,setosa\n",
+        "non-numeric values",
+    ),
+    "empty": ("", "is empty"),
+    "no_rows": ("sepal_length,sepal_width,petal_length,petal_width,species\n", "no rows"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SOURCES))
+def test_bad_data_stops_with_one_clear_message(project: Path, case: str) -> None:
+    content, message = BAD_SOURCES[case]
+    source = project / f"bad-{case}.csv"
+    if content is not None:
+        source.write_text(content)
+    config = project / "configs/data/iris.yaml"
+    config.write_text(config.read_text().replace("source: sklearn:iris", f"source: {source.name}"))
+    try:
+        result = sh("make repro", project, check=False)
+        assert result.returncode != 0
+        errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+        assert message in errors[0], result.stderr
+        assert "Traceback" not in result.stderr
+        # DVC removed the stale outputs before the stage ran; the stage wrote none.
+        assert not (project / "data/processed/train.csv").exists()
+    finally:
+        sh("git checkout -- configs params.yaml dvc.lock", project)
+        source.unlink(missing_ok=True)
+
+
+def test_an_unknown_config_option_stops_with_one_clear_message(project: Path) -> None:
+    config = project / "configs/config.yaml"
+    config.write_text(config.read_text().replace("model: random_forest", "model: nope"))
+    try:
+        result = sh("make repro", project, check=False)
+        assert result.returncode != 0 and "Could not find 'model/nope'" in result.stderr
+        assert "Traceback" not in result.stderr
+        hydra = sh(f".venv/bin/python -m {MODULE}.train model=nope", project, check=False)
+        assert hydra.returncode != 0 and "Could not find 'model/nope'" in hydra.stderr
+        assert "Traceback" not in hydra.stderr
+    finally:
+        sh("git checkout -- configs params.yaml dvc.lock", project)

@@ -1,0 +1,191 @@
+"""Serve a trained model with the generated project's own `make serve` and call every endpoint over HTTP.
+
+Uses the session's shared `trained_project` (after `make repro`) read-only; each server is a real uvicorn
+process on a free loopback port, stopped at the end of its fixture.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run
+
+pytestmark = pytest.mark.full
+
+RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+CLASSES = ["setosa", "versicolor", "virginica"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(port: int, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+    """(status, parsed JSON body or text) of one request; 4xx/5xx are answers, not exceptions."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, payload = error.code, error.read()
+    try:
+        return status, json.loads(payload)
+    except ValueError:
+        return status, payload.decode(errors="replace")
+
+
+def wait_for(port: int, process: subprocess.Popen[str], path: str = "/health", deadline_s: float = 90) -> None:
+    """Poll until the server answers (a bound on waiting, not a speed assertion)."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{process.stdout.read()}", pytrace=False)
+        try:
+            call(port, "GET", path)
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the server did not answer on port {port} within {deadline_s} s", pytrace=False)
+
+
+def start_server(project: Path, **settings: str) -> tuple[subprocess.Popen[str], int]:
+    """`make serve PORT=... [NAME=value ...]` in its own process group, ready to answer."""
+    port = free_port()
+    args = ["make", "serve", f"PORT={port}", *(f"{key}={value}" for key, value in settings.items())]
+    process = subprocess.Popen(
+        args, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    wait_for(port, process)
+    return process, port
+
+
+def stop_server(process: subprocess.Popen[str]) -> str:
+    """Stop make and the uvicorn it started (their own process group), and return their output."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.stdout.read()
+
+
+@pytest.fixture(scope="module")
+def server(trained_project: Path) -> Iterator[int]:
+    process, port = start_server(trained_project)
+    yield port
+    output = stop_server(process)
+    assert "Traceback" not in output, output
+
+
+def test_health_and_ready(server: int) -> None:
+    assert call(server, "GET", "/health") == (200, {"status": "ok"})
+    status, body = call(server, "GET", "/ready")
+    assert status == 200
+    assert body["status"] == "ready"
+
+
+def test_metadata_names_the_model_and_its_lineage(server: int, trained_project: Path) -> None:
+    status, body = call(server, "GET", "/metadata")
+    assert status == 200
+    saved = json.loads((trained_project / "models" / "model_meta.json").read_text())
+    for key in ("model_name", "run_id", "git_commit", "data_hash", "trained_at", "metrics"):
+        assert body[key] == saved[key], key
+    assert [feature["name"] for feature in body["features"]] == list(RECORD)
+    assert body["run_id"] and body["git_commit"] and body["data_hash"] and body["metrics"]
+
+
+def test_predict_a_batch(server: int) -> None:
+    virginica = {"sepal_length": 7.7, "sepal_width": 3.0, "petal_length": 6.1, "petal_width": 2.3}
+    status, body = call(server, "POST", "/predict", {"records": [RECORD, virginica]})
+    assert status == 200, body
+    assert body["predictions"] == ["setosa", "virginica"]
+    assert body["classes"] == CLASSES
+    assert [round(sum(row), 6) for row in body["probabilities"]] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("records", "loc", "error_type"),
+    [
+        ([{"sepal_length": 5.1}], ["body", "records", 0, "sepal_width"], "missing"),
+        ([{**RECORD, "colour": "blue"}], ["body", "records", 0, "colour"], "extra_forbidden"),
+        ([{**RECORD, "petal_width": "0.2"}], ["body", "records", 0, "petal_width"], "float_type"),
+        ([], ["body", "records"], "too_short"),
+        ([RECORD] * 1001, ["body", "records"], "too_long"),
+    ],
+    ids=["missing", "extra", "wrong-type", "empty", "over-batch-limit"],
+)
+def test_bad_records_get_422_naming_the_field(server: int, records: list, loc: list, error_type: str) -> None:
+    status, body = call(server, "POST", "/predict", {"records": records})
+    assert status == 422
+    assert body["detail"][0]["loc"] == loc
+    assert body["detail"][0]["type"] == error_type
+
+
+def test_malformed_json_gets_422(server: int) -> None:
+    status, body = call(server, "POST", "/predict", raw=b'{"records": [')
+    assert status == 422
+    assert body["detail"][0]["type"] == "json_invalid"
+
+
+def test_oversized_body_gets_413_before_it_is_sent(server: int) -> None:
+    # Declare a body over MAX_BODY_BYTES and send none of it: the server must answer from the
+    # header alone (a client streaming the whole body may see the connection closed instead).
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    try:
+        connection.putrequest("POST", "/predict")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", "1000001")
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413
+        assert "MAX_BODY_BYTES" in json.loads(response.read())["detail"]
+    finally:
+        connection.close()
+
+
+def test_openapi_docs(server: int) -> None:
+    status, schema = call(server, "GET", "/openapi.json")
+    assert status == 200
+    assert schema["components"]["schemas"]["Record"]["required"] == list(RECORD)
+    status, page = call(server, "GET", "/docs")
+    assert status == 200
+    assert "swagger" in page.lower()
+
+
+def test_without_a_model_the_server_starts_but_is_not_ready(trained_project: Path, tmp_path: Path) -> None:
+    process, port = start_server(trained_project, MODEL_DIR=str(tmp_path / "nothing-here"))
+    try:
+        assert call(port, "GET", "/health")[0] == 200
+        status, body = call(port, "GET", "/ready")
+        assert status == 503
+        assert "no model loaded" in body["detail"]
+        assert call(port, "POST", "/predict", {"records": [RECORD]})[0] == 503
+    finally:
+        output = stop_server(process)
+    assert "Serving without a model" in output
+
+
+def test_a_bad_setting_stops_make_serve_with_one_message(trained_project: Path) -> None:
+    result = run(["make", "serve", "PORT=eighty"], cwd=trained_project, check=False, timeout=120)
+    assert result.returncode != 0
+    assert "ERROR: setting PORT" in result.stderr
+    assert "Traceback" not in result.stderr

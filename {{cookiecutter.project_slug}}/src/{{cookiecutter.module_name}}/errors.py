@@ -1,0 +1,41 @@
+"""One exception type for mistakes a user can fix, and the CLI wrapper that turns it into a message.
+
+Stage commands, the batch predictor and the promote command run through `exit_on_error`: a
+PipelineError (or a config error from Hydra/OmegaConf) becomes one `ERROR: ...` line on stderr and
+exit status 1, never a traceback. Bugs still raise with a traceback, as they should.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PipelineError(Exception):
+    """Bad input or configuration: the message names the problem and how to fix it."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    return (PipelineError, HydraException, OmegaConfBaseException)
+
+
+def exit_on_error(func: F) -> F:
+    """Run a CLI entry point; report user errors as one line and exit 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except _user_errors() as error:
+            message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            print(f"ERROR: {message}", file=sys.stderr)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]

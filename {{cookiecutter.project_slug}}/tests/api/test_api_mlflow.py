@@ -1,0 +1,85 @@
+"""MODEL_URI: serve a model from the MLflow registry by alias (imports mlflow, so marked slow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from {{ cookiecutter.module_name }}.artifacts import META_FILE
+
+from api.main import create_app
+from api.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, iris_model) -> str:
+    """A throwaway tracking store holding iris-test version 1 under the alias 'champion'."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("api-test", artifact_location=(tmp_path / "art").as_uri())
+    with mlflow.start_run(experiment_id=experiment):
+        mlflow.sklearn.log_model(
+            iris_model.estimator, name="model", registered_model_name="iris-test"
+        )
+        mlflow.log_artifact(str(iris_model.model_dir / META_FILE))
+    mlflow.MlflowClient().set_registered_model_alias("iris-test", "champion", "1")
+    return "models:/iris-test@champion"
+
+
+def test_model_is_served_from_the_registry_by_alias(registry: str, iris_model) -> None:
+    with TestClient(create_app(Settings(_env_file=None, model_uri=registry))) as client:
+        assert client.get("/ready").status_code == 200
+        metadata = client.get("/metadata").json()
+        assert metadata["model_version"] == "1"
+        assert metadata["source"] == registry
+        records = iris_model.sample.to_dict(orient="records")
+        response = client.post("/predict", json={"records": records})
+        assert response.status_code == 200
+        assert (
+            response.json()["predictions"]
+            == iris_model.estimator.predict(iris_model.sample).tolist()
+        )
+
+
+def test_without_a_meta_artifact_the_signature_and_tags_describe_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, iris_model
+) -> None:
+    import mlflow
+    from mlflow.models import infer_signature
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("api-test", artifact_location=(tmp_path / "a").as_uri())
+    sample = iris_model.sample
+    with mlflow.start_run(experiment_id=experiment, tags={"git_commit": "abc", "data_hash": "d"}):
+        mlflow.log_metric("accuracy", 0.5)
+        mlflow.sklearn.log_model(
+            iris_model.estimator,
+            name="model",
+            signature=infer_signature(sample, iris_model.estimator.predict(sample)),
+            registered_model_name="iris-bare",
+        )
+    with TestClient(
+        create_app(Settings(_env_file=None, model_uri="models:/iris-bare/1"))
+    ) as client:
+        metadata = client.get("/metadata").json()
+        assert metadata["model_name"] == "iris-bare"
+        assert (metadata["git_commit"], metadata["data_hash"]) == ("abc", "d")
+        assert metadata["metrics"] == {"accuracy": 0.5}
+        assert [f["dtype"] for f in metadata["features"]] == ["float"] * 4
+        response = client.post("/predict", json={"records": sample.to_dict(orient="records")})
+        assert response.json()["predictions"] == iris_model.estimator.predict(sample).tolist()
+
+
+def test_unknown_alias_leaves_the_app_not_ready(registry: str) -> None:
+    settings = Settings(_env_file=None, model_uri="models:/iris-test@nobody")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/ready")
+        assert response.status_code == 503
+        assert "models:/iris-test@nobody" in response.json()["detail"]

@@ -1,0 +1,83 @@
+"""Models other than the example: regression, mixed-type features, and a broken artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from {{ cookiecutter.module_name }}.artifacts import MODEL_FILE, Feature, ModelMeta, save_artifacts
+
+from api.main import create_app
+from api.settings import Settings
+
+
+def client_for(model: object, meta: ModelMeta, model_dir: Path) -> TestClient:
+    save_artifacts(model, meta, model_dir)
+    return TestClient(create_app(Settings(_env_file=None, model_dir=model_dir)))
+
+
+def test_regression_model_has_no_probabilities(tmp_path: Path) -> None:
+    features = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+    model = LinearRegression().fit(features, features @ [2.0, -1.0] + 0.5)
+    meta = ModelMeta("line", [Feature("a", "float"), Feature("b", "int")], target="y")
+    with client_for(model, meta, tmp_path) as client:
+        response = client.post("/predict", json={"records": [{"a": 1.0, "b": 2}]})
+        assert response.status_code == 200
+        body = response.json()
+        assert body["predictions"] == pytest.approx([0.5])
+        assert body["probabilities"] is None
+        assert body["classes"] is None
+        # "int" features are strict too: 2.5 is not an int.
+        bad = client.post("/predict", json={"records": [{"a": 1.0, "b": 2.5}]})
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"] == ["body", "records", 0, "b"]
+
+
+def test_mixed_type_features_reach_the_model_as_named_columns(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "colour": ["red", "blue", "red", "blue"],
+            "size": [1.0, 2.0, 3.0, 4.0],
+            "big": [0, 0, 1, 1],
+        }
+    )
+    encode = make_column_transformer((OneHotEncoder(), ["colour"]), remainder="passthrough")
+    model = make_pipeline(encode, LogisticRegression()).fit(frame[["colour", "size"]], frame["big"])
+    features = [Feature("colour", "str"), Feature("size", "float")]
+    with client_for(model, ModelMeta("mixed", features, target="big"), tmp_path) as client:
+        records = [{"colour": "red", "size": 1.0}, {"colour": "blue", "size": 4.0}]
+        response = client.post("/predict", json={"records": records})
+        assert response.status_code == 200
+        expected = model.predict(pd.DataFrame(records)).tolist()
+        assert response.json()["predictions"] == expected
+        assert response.json()["classes"] == ["0", "1"]
+        wrong = client.post("/predict", json={"records": [{"colour": 3, "size": 1.0}]})
+        assert wrong.json()["detail"][0]["type"] == "string_type"
+
+
+def test_unreadable_model_file_leaves_the_app_not_ready(tmp_path: Path) -> None:
+    model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    save_artifacts(model, ModelMeta("line", [Feature("a", "float")], target="y"), tmp_path)
+    (tmp_path / MODEL_FILE).write_bytes(b"not a joblib file")
+    with TestClient(create_app(Settings(_env_file=None, model_dir=tmp_path))) as client:
+        assert client.get("/health").status_code == 200
+        response = client.get("/ready")
+        assert response.status_code == 503
+        assert "could not load the model" in response.json()["detail"]
+
+
+def test_unknown_feature_dtype_leaves_the_app_not_ready(tmp_path: Path) -> None:
+    model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    meta = ModelMeta("line", [Feature("when", "datetime")], target="y")
+    with client_for(model, meta, tmp_path) as client:
+        response = client.get("/ready")
+        assert response.status_code == 503
+        assert "when (datetime)" in response.json()["detail"]
