@@ -146,6 +146,20 @@ def test_no_template_syntax_survives(baked: tuple[Path, dict]) -> None:
             )
 
 
+def test_text_files_are_tidy(baked: tuple[Path, dict]) -> None:
+    """What the project's own pre-commit hygiene hooks demand: one final newline, no trailing blanks."""
+    project, _ = baked
+    untidy = []
+    for path in project.rglob("*"):
+        if not path.is_file() or ".git" in path.relative_to(project).parts[:1]:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        trailing = [line for line in text.splitlines() if line != line.rstrip() and path.suffix != ".md"]
+        if text and (not text.endswith("\n") or text.endswith("\n\n") or trailing):
+            untidy.append(str(path.relative_to(project)))
+    assert untidy == []
+
+
 def test_structured_files_parse(baked: tuple[Path, dict]) -> None:
     project, _ = baked
     parsed = 0
