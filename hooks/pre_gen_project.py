@@ -7,6 +7,7 @@ that skip that step (--replay) and, with --overwrite-if-exists, refuses to write
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,15 +16,21 @@ CONTEXT: dict = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 
 def recheck_answers(context: dict) -> list[str]:
-    """The answer checks of hooks/answers.py, when the template directory is known.
+    """The answer checks of hooks/answers.py, when the template directory can be found.
 
-    cookiecutter passes it as _repo_dir; cruft does not, but cruft always renders the answers through
-    the validating filter, so there is nothing to re-check then.
+    cookiecutter passes it as _repo_dir, relative when the user named a relative path; this hook runs
+    inside the new project, so a relative one is resolved against the caller's directory ($PWD).
+    cruft passes none, but it always renders the answers through the validating filter, so there is
+    nothing to re-check then.
     """
     repo_dir = context.get("_repo_dir")
     if not repo_dir:
         return []
-    sys.path.insert(0, str(Path(repo_dir) / "hooks"))
+    candidates = [Path(repo_dir), Path(os.environ.get("PWD", "")) / repo_dir]
+    hooks = next((c / "hooks" for c in candidates if c.is_absolute() and (c / "hooks" / "answers.py").is_file()), None)
+    if hooks is None:
+        return []  # the filter in cookiecutter.json has already checked every rendered answer
+    sys.path.insert(0, str(hooks))
     from answers import problems
 
     return problems({key: value for key, value in context.items() if not key.startswith("_")})

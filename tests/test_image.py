@@ -199,6 +199,7 @@ def test_image_holds_no_secrets_data_or_mlflow_store(container: tuple[str, int])
     assert podman("exec", name, "ls", "-A", "/app").stdout.split() == ["models"]
     assert sorted(podman("exec", name, "ls", "-A", "/app/models").stdout.split()) == [
         "model.joblib",
+        "model.onnx",
         "model_meta.json",
     ]
     leaks = podman(

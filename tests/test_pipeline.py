@@ -38,6 +38,7 @@ OUTPUTS = [
     "data/processed/train.csv",
     "data/processed/test.csv",
     "models/model.joblib",
+    "models/model.onnx",
     "reports/metrics.json",
     "reports/confusion.csv",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +99,29 @@ def test_project_name_with_quotes_and_backslashes_bakes(tmp_path: Path) -> None:
     assert docstring is not None and docstring.startswith(name)
     lint = subprocess.run([Path(sys.executable).parent / "ruff", "check", "--no-cache", "."], cwd=project)
     assert lint.returncode == 0
+
+
+def test_a_relative_template_path_bakes(tmp_path: Path) -> None:
+    """`cookiecutter ./template`: the hooks find the answer checks from the caller's directory."""
+    relative = os.path.relpath(TEMPLATE_DIR, tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", relative, "python_version=3.9"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PWD": str(tmp_path)},
+    )
+    assert result.returncode != 0 and "python_version: '3.9' is not supported" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", relative],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PWD": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "iris-classifier" / ".cruft.json").is_file()
 
 
 def test_derived_names_follow_the_project_name(tmp_path: Path) -> None:

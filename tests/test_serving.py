@@ -113,6 +113,28 @@ def test_metadata_names_the_model_and_its_lineage(server: int, trained_project: 
     assert body["run_id"] and body["git_commit"] and body["data_hash"] and body["metrics"]
 
 
+def test_the_fast_runtime_answers_like_the_trained_model(server: int, trained_project: Path) -> None:
+    """The served ONNX export against the scikit-learn model itself, on the held-out rows."""
+    assert call(server, "GET", "/metadata")[1]["runtime"] == "onnx"
+    script = (
+        "import json, joblib, pandas as pd\n"
+        "model = joblib.load('models/model.joblib')\n"
+        "rows = pd.read_csv('data/processed/test.csv').drop(columns='species')\n"
+        "print(json.dumps({'records': rows.to_dict('records'), 'predictions': model.predict(rows).tolist(),\n"
+        "                  'probabilities': model.predict_proba(rows).tolist()}))\n"
+    )
+    expected = json.loads(run([str(trained_project / ".venv/bin/python"), "-c", script], cwd=trained_project).stdout)
+    status, body = call(server, "POST", "/predict", {"records": expected["records"]})
+    assert status == 200, body
+    assert body["predictions"] == expected["predictions"]
+    differences = [
+        abs(got - want)
+        for got_row, want_row in zip(body["probabilities"], expected["probabilities"], strict=True)
+        for got, want in zip(got_row, want_row, strict=True)
+    ]
+    assert max(differences) <= 1e-5
+
+
 def test_predict_a_batch(server: int) -> None:
     virginica = {"sepal_length": 7.7, "sepal_width": 3.0, "petal_length": 6.1, "petal_width": 2.3}
     status, body = call(server, "POST", "/predict", {"records": [RECORD, virginica]})

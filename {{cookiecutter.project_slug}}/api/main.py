@@ -33,7 +33,9 @@ def try_load(settings: Settings) -> tuple[ServedModel | None, str | None]:
     except ArtifactError as error:
         logger.warning("Serving without a model (/ready answers 503): %s", error)
         return None, str(error)
-    logger.info("Loaded model %r from %s", model.meta.model_name, model.source)
+    logger.info(
+        "Loaded model %r from %s (runtime: %s)", model.meta.model_name, model.source, model.runtime
+    )
     return model, None
 
 

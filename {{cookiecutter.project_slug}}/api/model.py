@@ -1,7 +1,9 @@
 """The model the API serves: the estimator, its metadata, and how to hand it a batch of records.
 
 Two sources: the pipeline's artifact directory (default, no mlflow import) or an MLflow model URI
-(MODEL_URI). Either way a failure becomes an ArtifactError whose message says what to do.
+(MODEL_URI). From the directory, the ONNX export is served when training wrote a checked one
+(microseconds per record, no scikit-learn import), else the scikit-learn model. Any failure to load
+becomes an ArtifactError whose message says what to do.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from operator import attrgetter
@@ -23,11 +26,13 @@ from {{ cookiecutter.module_name }}.artifacts import (
     Feature,
     ModelMeta,
     load_artifacts,
+    load_meta,
+    load_onnx,
 )
 
 from api.settings import Settings
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("uvicorn.error")  # uvicorn's logger: lines land in the server log
 
 NUMERIC_DTYPES = {"float", "int"}
 KNOWN_DTYPES = {"float", "int", "str", "bool"}  # what api.schemas can build a request field for
@@ -35,13 +40,14 @@ KNOWN_DTYPES = {"float", "int", "str", "bool"}  # what api.schemas can build a r
 
 @dataclass(frozen=True)
 class ServedModel:
-    """A loaded estimator plus what the request path needs, all decided once at load time."""
+    """A loaded model plus what the request path needs, all decided once at load time."""
 
-    estimator: Any
     meta: ModelMeta
     source: str
-    classes: list[str] | None  # column order of predict_proba; None when the model has none
-    wants_frame: bool  # fitted on named columns, or non-numeric inputs: feed a DataFrame
+    runtime: str  # "onnx" (model.onnx, checked at training time) or "scikit-learn"
+    classes: list[str] | None  # column order of the probabilities; None when there are none
+    score: Callable[[Any], tuple[list[Any], list[list[float]] | None]]
+    wants_frame: bool  # the scikit-learn model needs named or mixed-type columns: a DataFrame
 
     @property
     def feature_names(self) -> list[str]:
@@ -49,12 +55,7 @@ class ServedModel:
 
     def predict(self, records: list[Any]) -> tuple[list[Any], list[list[float]] | None]:
         """Predictions (and class probabilities) for validated records, in request order."""
-        rows = self._rows(records)
-        features = self._as_input(rows)
-        predictions = self.estimator.predict(features).tolist()
-        if self.classes is None:
-            return predictions, None
-        return predictions, self.estimator.predict_proba(features).tolist()
+        return self.score(self._as_input(self._rows(records)))
 
     def _rows(self, records: list[Any]) -> list[tuple[Any, ...]]:
         names = self.feature_names
@@ -71,10 +72,7 @@ class ServedModel:
         return pd.DataFrame.from_records(rows, columns=self.feature_names)
 
 
-def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
-    """Wrap an estimator for serving, checking it can do what the metadata promises."""
-    if not hasattr(estimator, "predict"):
-        raise ArtifactError(f"{source}: the saved object has no predict() method.")
+def check_features(meta: ModelMeta, source: str) -> None:
     if not meta.features:
         raise ArtifactError(
             f"{source}: the model metadata lists no features to build a request from."
@@ -85,12 +83,42 @@ def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
             f"{source}: cannot build a request for features {', '.join(unknown)};"
             f" feature dtypes must be one of {', '.join(sorted(KNOWN_DTYPES))}."
         )
+
+
+def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
+    """Serve a scikit-learn estimator, checking it can do what the metadata promises."""
+    if not hasattr(estimator, "predict"):
+        raise ArtifactError(f"{source}: the saved object has no predict() method.")
+    check_features(meta, source)
     classes = None
     if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
         classes = [str(label) for label in estimator.classes_]
+
+    def score(inputs: Any) -> tuple[list[Any], list[list[float]] | None]:
+        predictions = estimator.predict(inputs).tolist()
+        if classes is None:
+            return predictions, None
+        return predictions, estimator.predict_proba(inputs).tolist()
+
     numeric = all(feature.dtype in NUMERIC_DTYPES for feature in meta.features)
     wants_frame = hasattr(estimator, "feature_names_in_") or not numeric
-    return ServedModel(estimator, meta, source, classes, wants_frame)
+    return ServedModel(meta, source, "scikit-learn", classes, score, wants_frame)
+
+
+def serve_onnx(session: Any, meta: ModelMeta, source: str) -> ServedModel:
+    """Serve the checked ONNX export: a float64 matrix in, labels (and probabilities) out."""
+    check_features(meta, source)
+    model_input = session.get_inputs()[0]
+    # Tree models are exported for float32 inputs (what scikit-learn's trees compare).
+    dtype = np.float32 if model_input.type == "tensor(float)" else np.float64
+    has_probabilities = len(session.get_outputs()) > 1 and meta.classes is not None
+    classes = meta.classes if has_probabilities else None
+
+    def score(inputs: np.ndarray) -> tuple[list[Any], list[list[float]] | None]:
+        outputs = session.run(None, {model_input.name: inputs.astype(dtype, copy=False)})
+        return outputs[0].tolist(), outputs[1].tolist() if has_probabilities else None
+
+    return ServedModel(meta, source, "onnx", classes, score, wants_frame=False)
 
 
 def load_model(settings: Settings) -> ServedModel:
@@ -101,6 +129,17 @@ def load_model(settings: Settings) -> ServedModel:
 
 
 def load_from_dir(model_dir: Path) -> ServedModel:
+    """model.onnx when training exported a checked one (fast), else the scikit-learn model."""
+    meta = load_meta(model_dir)
+    try:
+        session = load_onnx(model_dir, meta)
+    except Exception as error:  # a damaged model.onnx: the scikit-learn model is still right
+        logger.warning("Cannot load %s/model.onnx (%s): serving scikit-learn.", model_dir, error)
+        session = None
+    if session is not None:
+        return serve_onnx(session, meta, str(model_dir))
+    if meta.onnx_parity is None:
+        logger.info("No checked ONNX export in %s: serving the scikit-learn model.", model_dir)
     try:
         estimator, meta = load_artifacts(model_dir)
     except ArtifactError:

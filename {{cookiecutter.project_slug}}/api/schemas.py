@@ -72,6 +72,7 @@ class Metadata(BaseModel):
     model_name: str
     model_version: str | None
     source: str
+    runtime: str = Field(description="What scores requests: onnx (checked export) or scikit-learn.")
     run_id: str | None
     git_commit: str | None
     git_dirty: bool | None

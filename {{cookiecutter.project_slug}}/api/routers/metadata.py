@@ -23,6 +23,7 @@ async def metadata(model: ModelDep) -> Metadata:
         model_name=meta.model_name,
         model_version=meta.model_version,
         source=model.source,
+        runtime=model.runtime,
         run_id=meta.run_id,
         git_commit=meta.git_commit,
         git_dirty=meta.git_dirty,

@@ -6,6 +6,8 @@ and the container does not need them.
 
     models/model.joblib      the fitted scikit-learn estimator (a Pipeline), joblib-serialised
     models/model_meta.json   what the estimator expects and where it came from (ModelMeta below)
+    models/model.onnx        the same model for ONNX Runtime, when it could be exported and gives
+                             the same answers (onnx_export.py); the API prefers it: far faster
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 MODEL_FILE = "model.joblib"
 META_FILE = "model_meta.json"
+ONNX_FILE = "model.onnx"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class ModelMeta:
     config_name: str | None = None
     trained_at: str | None = None  # ISO 8601, UTC
     metrics: dict[str, float] = field(default_factory=dict)
+    # What the ONNX parity check measured ({"checked_rows": ..., "max_probability_diff": ...});
+    # None when there is no model.onnx.
+    onnx_parity: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -59,21 +65,32 @@ class ArtifactError(RuntimeError):
     """The model directory is missing, incomplete or unreadable; the message says how to fix it."""
 
 
-def save_artifacts(model: Any, meta: ModelMeta, model_dir: Path) -> None:
-    """Write the estimator and its metadata into model_dir (created if needed)."""
+def save_artifacts(
+    model: Any, meta: ModelMeta, model_dir: Path, onnx_model: bytes | None = None
+) -> None:
+    """Write the estimator, its metadata and (when given) its ONNX export into model_dir.
+
+    A model.onnx left by an earlier training is removed when there is no new export, so the API
+    never serves an ONNX model that belongs to another estimator.
+    """
     import joblib
 
     model_dir.mkdir(parents=True, exist_ok=True)
     # Temporary names, then rename: an interrupted save never leaves a file that looks valid.
-    model_tmp, meta_tmp = model_dir / f".{MODEL_FILE}.tmp", model_dir / f".{META_FILE}.tmp"
+    final = [MODEL_FILE, META_FILE] + ([ONNX_FILE] if onnx_model is not None else [])
+    temporary = {name: model_dir / f".{name}.tmp" for name in final}
     try:
-        joblib.dump(model, model_tmp)
-        meta_tmp.write_text(meta.to_json(), encoding="utf-8")
-        os.replace(model_tmp, model_dir / MODEL_FILE)
-        os.replace(meta_tmp, model_dir / META_FILE)
+        joblib.dump(model, temporary[MODEL_FILE])
+        temporary[META_FILE].write_text(meta.to_json(), encoding="utf-8")
+        if onnx_model is not None:
+            temporary[ONNX_FILE].write_bytes(onnx_model)
+        else:
+            (model_dir / ONNX_FILE).unlink(missing_ok=True)
+        for name, path in temporary.items():
+            os.replace(path, model_dir / name)
     finally:
-        model_tmp.unlink(missing_ok=True)
-        meta_tmp.unlink(missing_ok=True)
+        for path in temporary.values():
+            path.unlink(missing_ok=True)
 
 
 def load_meta(model_dir: Path) -> ModelMeta:
@@ -96,3 +113,23 @@ def load_artifacts(model_dir: Path) -> tuple[Any, ModelMeta]:
     if not path.is_file():
         raise ArtifactError(f"no model at {path}: train a model first (dvc repro).")
     return joblib.load(path), meta
+
+
+def onnx_session(model: bytes) -> Any:
+    """An ONNX Runtime session tuned for serving: one thread per request, no spinning when idle."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def load_onnx(model_dir: Path, meta: ModelMeta) -> Any | None:
+    """A session on model_dir/model.onnx when training exported and checked one, else None."""
+    path = model_dir / ONNX_FILE
+    if meta.onnx_parity is None or not path.is_file():
+        return None
+    return onnx_session(path.read_bytes())

@@ -27,6 +27,7 @@ from .errors import exit_on_error
 from .evaluate import score
 from .features import describe_features, split_xy
 from .model import build_model
+from .onnx_export import export_onnx
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,6 +66,15 @@ def train(cfg: DictConfig, *, track: bool = True) -> ModelMeta:
         trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         metrics=metrics,
     )
+    # The fast serving runtime, checked against the model on every row it has seen.
+    exported = export_onnx(model, pd.concat([train_frame, test_frame])[features])
+    if exported is not None:
+        parity = {
+            "checked_rows": exported.checked_rows,
+            "max_probability_diff": exported.max_probability_diff,
+            "input_dtype": exported.input_dtype,
+        }
+        meta = replace(meta, onnx_parity=parity)
     if track:
         from .tracking import log_training_run
 
@@ -75,11 +85,13 @@ def train(cfg: DictConfig, *, track: bool = True) -> ModelMeta:
             "config_name": cfg.name,
             "model": cfg.model.name,
             "data": cfg.data.name,
+            "onnx_export": "checked" if exported is not None else "none",
         }
         example = split_xy(train_frame.head(5), features, target)[0]
         run_id, version = log_training_run(cfg, model, example, metrics, tags)
         meta = replace(meta, run_id=run_id, model_version=version)
-    save_artifacts(model, meta, Path(cfg.paths.model_dir))
+    onnx_model = exported.model if exported is not None else None
+    save_artifacts(model, meta, Path(cfg.paths.model_dir), onnx_model)
     return meta
 
 
