@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import logging
 import math
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from {{ cookiecutter.module_name }}.artifacts import ArtifactError
 
+from api.fast_predict import FastPredict
 from api.limits import BodySizeLimit
 from api.model import ServedModel, load_model
 from api.routers import health, metadata, predict
@@ -53,10 +56,22 @@ def clean(problem: dict[str, Any]) -> dict[str, Any]:
     return problem
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class App(FastAPI):
+    """FastAPI, with valid /predict requests answered by the fast lane (api/fast_predict.py)."""
+
+    fast_lane: FastPredict | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_lane is not None and self.fast_lane.handles(scope):
+            await self.fast_lane(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> App:
     settings = settings or Settings()
     model, load_error = try_load(settings)
-    app = FastAPI(
+    app = App(
         title={{ cookiecutter.project_name | tojson }},  # noqa: E501, RUF100
         description={{ cookiecutter.description | tojson }},  # noqa: E501, RUF100
         version="0.1.0",
@@ -65,9 +80,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.model = model
     app.state.load_error = load_error
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     request_model = (
         predict_request_model(model.meta.features, settings.max_batch_size) if model else None
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.fast_lane = FastPredict(
+        partial(FastAPI.__call__, app), model, request_model, settings.max_body_bytes
     )
     app.include_router(health.router)
     app.include_router(metadata.router)
