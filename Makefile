@@ -48,7 +48,8 @@ lock: venv ## Re-pin the template's test requirements (requirements-test.txt)
 
 .PHONY: lock-project
 lock-project: venv ## Re-pin the generated project's lock files from its requirements*.in
-	cd "$(PROJECT)" && for name in requirements requirements-dev requirements-serve; do \
+	cd "$(PROJECT)" && for name in requirements requirements-dev requirements-serve \
+		requirements-remote-s3 requirements-remote-gs requirements-remote-azure; do \
 		../$(LOCK) --custom-compile-command "make pin-dependencies" $$name.in -o $$name.txt; done
 
 .PHONY: clean

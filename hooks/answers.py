@@ -27,6 +27,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # An image reference component (OCI distribution spec): lowercase, digits, separators.
 IMAGE_NAME_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 REGISTRY_RE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+# DVC remotes the template installs a client for: a local directory, or one of these buckets.
+REMOTE_RE = re.compile(r"^(s3|gs|azure)://[a-z0-9][a-z0-9._-]*(/\S*)?$")
 TRACKING_RE = re.compile(r"^(sqlite:///.+|https?://\S+|postgresql(\+\w+)?://\S+|databricks.*)$")
 # Names that would shadow a module the project or its tools import.
 SHADOWED = {
@@ -114,8 +116,14 @@ def problems(answers: Mapping[str, Any]) -> list[str]:
             " (lowercase letters, digits and . _ - separators)."
         )
 
-    if not answers["dvc_remote_url"].strip() or any(c.isspace() for c in answers["dvc_remote_url"]):
+    remote = answers["dvc_remote_url"]
+    if not remote.strip() or any(c.isspace() for c in remote):
         found.append("dvc_remote_url: must be a path or URL without spaces.")
+    elif "://" in remote and not REMOTE_RE.match(remote):
+        found.append(
+            f"dvc_remote_url: {remote!r} is not a supported remote; use a local directory or"
+            " s3://<bucket>[/path], gs://<bucket>[/path], azure://<container>[/path]."
+        )
 
     if not TRACKING_RE.match(answers["mlflow_tracking_uri"]):
         found.append(

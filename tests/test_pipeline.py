@@ -219,20 +219,27 @@ def test_dvc_exp_run_with_hydra_overrides(project: Path) -> None:
     sh("git checkout -- params.yaml dvc.lock reports && make repro", project)
 
 
-def test_make_sweep_logs_two_child_runs_under_one_parent(project: Path) -> None:
-    sh("make sweep", project)  # two models, joblib processes
-    runs = mlflow_query(
+def sweep_runs(project: Path) -> list[dict[str, str]]:
+    return mlflow_query(
         project,
         "df = mlflow.search_runs(experiment_names=['" + SLUG + "'])\n"
         "df = df.astype(str)\n"
         "result = df[[c for c in df.columns if c.startswith('tags.') or c == 'run_id']]"
         ".to_dict('records')",
     )
+
+
+@pytest.mark.parametrize("launcher", ["parallel", "submitit_local"], ids=["joblib", "submitit"])
+def test_make_sweep_logs_two_child_runs_under_one_parent(project: Path, launcher: str) -> None:
+    earlier = {r["run_id"] for r in sweep_runs(project)}
+    sh(f"make sweep LAUNCHER={launcher}", project)  # two models, in joblib or submitit processes
+    runs = [r for r in sweep_runs(project) if r["run_id"] not in earlier]
     parents = [r for r in runs if r.get("tags.sweep") == "true"]
     assert len(parents) == 1
     children = [r for r in runs if r.get("tags.mlflow.parentRunId") == parents[0]["run_id"]]
     assert sorted(r["tags.model"] for r in children) == ["logistic_regression", "random_forest"]
-    assert len(list((project / "multirun").glob("*/*/models/model.joblib"))) == 2
+    newest = max((project / "multirun").iterdir())
+    assert len(list(newest.glob("*/models/model.joblib"))) == 2
 
 
 def test_make_train_runs_outside_dvc(project: Path) -> None:

@@ -54,6 +54,7 @@ BAD_ANSWERS = [
     pytest.param(
         ["mlflow_tracking_uri=ftp://x"], "mlflow_tracking_uri: 'ftp://x' is not a tracking URI", id="tracking"
     ),
+    pytest.param(["dvc_remote_url=ssh://host/x"], "dvc_remote_url: 'ssh://host/x' is not a supported", id="remote"),
     pytest.param(["include_api=maybe"], "include_api: 'maybe' must be 'yes' or 'no'", id="include-api"),
     pytest.param(["project_name=   "], "project_name: must not be empty", id="empty-name"),
     pytest.param(['description=a """ b'], "description: must be one line without triple quotes", id="description"),

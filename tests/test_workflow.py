@@ -51,6 +51,7 @@ TARGET_COVERAGE: dict[str, str] = {
     "push-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
     "pull-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
     "serve": "test_serving.py::start_server",
+    "tracking-server": "test_team.py::tracking_server",
     "build-image": "test_image.py::image",
     "run-image": "test_image.py::container",
     "push-image": "test_image.py::test_make_push_image_pushes_the_built_tag",
@@ -61,6 +62,7 @@ LOCK_PAIRS = [
     ("requirements.in", "requirements.txt"),
     ("requirements-dev.in", "requirements-dev.txt"),
     ("requirements-serve.in", "requirements-serve.txt"),
+    *((f"requirements-remote-{kind}.in", f"requirements-remote-{kind}.txt") for kind in ("s3", "gs", "azure")),
 ]
 
 

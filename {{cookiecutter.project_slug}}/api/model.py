@@ -28,6 +28,7 @@ from {{ cookiecutter.module_name }}.artifacts import (
     load_artifacts,
     load_meta,
     load_onnx,
+    onnx_probabilities,
 )
 
 from api.settings import Settings
@@ -116,7 +117,9 @@ def serve_onnx(session: Any, meta: ModelMeta, source: str) -> ServedModel:
 
     def score(inputs: np.ndarray) -> tuple[list[Any], list[list[float]] | None]:
         outputs = session.run(None, {model_input.name: inputs.astype(dtype, copy=False)})
-        return outputs[0].tolist(), outputs[1].tolist() if has_probabilities else None
+        if not has_probabilities:
+            return outputs[0].tolist(), None
+        return outputs[0].tolist(), onnx_probabilities(outputs[1]).tolist()
 
     return ServedModel(meta, source, "onnx", classes, score, wants_frame=False)
 

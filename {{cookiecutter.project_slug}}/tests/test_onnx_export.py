@@ -19,6 +19,7 @@ from {{ cookiecutter.module_name }}.artifacts import (
     Feature,
     ModelMeta,
     load_onnx,
+    onnx_probabilities,
     onnx_session,
     save_artifacts,
 )
@@ -60,9 +61,11 @@ def test_export_matches_the_model_on_training_and_unseen_rows(name: str) -> None
 
     assert exported is not None and exported.checked_rows == len(features)
     unseen = held_out(features)
-    labels, probabilities = onnx_answers(exported.model, exported.input_dtype, unseen)
+    labels, raw = onnx_answers(exported.model, exported.input_dtype, unseen)
+    probabilities = onnx_probabilities(raw)
     assert labels.tolist() == model.predict(unseen).tolist()
     assert np.max(np.abs(probabilities - model.predict_proba(unseen))) <= PROBABILITY_TOLERANCE
+    assert np.allclose(probabilities.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
 class Unconvertible(ClassifierMixin, BaseEstimator):

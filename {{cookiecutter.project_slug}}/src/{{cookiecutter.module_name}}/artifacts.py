@@ -133,3 +133,18 @@ def load_onnx(model_dir: Path, meta: ModelMeta) -> Any | None:
     if meta.onnx_parity is None or not path.is_file():
         return None
     return onnx_session(path.read_bytes())
+
+
+def onnx_probabilities(raw: Any) -> Any:
+    """The export's class probabilities as float64 rows that sum to 1.
+
+    Tree models answer in float32, whose sums drift (0.9999993 for a unanimous forest); dividing
+    by the row sum in float64 restores what scikit-learn returns, well within the parity tolerance.
+    """
+    import numpy as np
+
+    probabilities = np.asarray(raw, dtype=np.float64)
+    if raw.dtype == np.float32:
+        sums = probabilities.sum(axis=1, keepdims=True)
+        np.divide(probabilities, sums, out=probabilities, where=sums > 0)
+    return probabilities

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .artifacts import onnx_session
+from .artifacts import onnx_probabilities, onnx_session
 
 PROBABILITY_TOLERANCE = 1e-5
 INPUT_NAME = "X"  # one matrix, columns in the order of the model's features
@@ -75,7 +75,7 @@ def parity_problem(
         return None, None
     if len(outputs) < 2:
         return "the export has no probabilities", None
-    diff = float(np.max(np.abs(outputs[1] - model.predict_proba(rows))))
+    diff = float(np.max(np.abs(onnx_probabilities(outputs[1]) - model.predict_proba(rows))))
     if diff > PROBABILITY_TOLERANCE:
         return f"probabilities differ by up to {diff:.2e} (> {PROBABILITY_TOLERANCE})", diff
     return None, diff
