@@ -37,6 +37,7 @@ logger = logging.getLogger("uvicorn.error")  # uvicorn's logger: lines land in t
 
 NUMERIC_DTYPES = {"float", "int"}
 KNOWN_DTYPES = {"float", "int", "str", "bool"}  # what api.schemas can build a request field for
+SMALL_BATCH = 16  # records; below this, plain Python beats numpy on the probabilities
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,13 @@ def serve_onnx(session: Any, meta: ModelMeta, source: str) -> ServedModel:
         outputs = session.run(None, {model_input.name: inputs.astype(dtype, copy=False)})
         if not has_probabilities:
             return outputs[0].tolist(), None
-        return outputs[0].tolist(), onnx_probabilities(outputs[1]).tolist()
+        if len(inputs) > SMALL_BATCH:
+            return outputs[0].tolist(), onnx_probabilities(outputs[1]).tolist()
+        # The same renormalisation in plain Python: numpy's per-call overhead dominates tiny arrays.
+        rows = outputs[1].tolist()
+        if outputs[1].dtype == np.float32:
+            rows = [[p / total for p in row] if (total := sum(row)) > 0 else row for row in rows]
+        return outputs[0].tolist(), rows
 
     return ServedModel(meta, source, "onnx", classes, score, wants_frame=False)
 
