@@ -33,12 +33,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the baked project")
     args = parser.parse_args()
     os.environ.setdefault("UV_CACHE_DIR", str(TEMPLATE_DIR / ".cache" / "uv"))
+    # The template's venv provides cookiecutter and uv (make init uses uv from PATH).
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     os.environ["DVC_NO_ANALYTICS"] = "1"
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     work = Path(tempfile.mkdtemp(prefix="bench-repro-"))
     try:
         subprocess.run(
-            ["cookiecutter", "--no-input", "-o", str(work), str(TEMPLATE_DIR)], check=True, capture_output=True
+            [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(work), str(TEMPLATE_DIR)],
+            check=True,
+            capture_output=True,
         )
         project = next(work.iterdir())
         subprocess.run(["make", "init", f"PYTHON={args.python}"], cwd=project, check=True, capture_output=True)

@@ -167,6 +167,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     os.environ.setdefault("UV_CACHE_DIR", str(TEMPLATE_DIR / ".cache" / "uv"))
+    # The template's venv provides cookiecutter and uv (make init uses uv from PATH).
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     env = {"DVC_NO_ANALYTICS": "1", "LOG_LEVEL": "warning"}
     single = json.dumps({"records": [RECORD]}).encode()
