@@ -23,7 +23,7 @@ from api.fast_predict import FastPredict
 from api.limits import BodySizeLimit
 from api.model import ServedModel, load_model
 from api.routers import health, metadata, predict
-from api.schemas import predict_request_model
+from api.schemas import predict_request_type
 from api.settings import Settings
 
 logger = logging.getLogger("uvicorn.error")  # uvicorn's own logger: messages land in its output
@@ -80,16 +80,16 @@ def create_app(settings: Settings | None = None) -> App:
     app.state.model = model
     app.state.load_error = load_error
     app.add_exception_handler(RequestValidationError, validation_error)
-    request_model = (
-        predict_request_model(model.meta.features, settings.max_batch_size) if model else None
+    request_type = (
+        predict_request_type(model.meta.features, settings.max_batch_size) if model else None
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.fast_lane = FastPredict(
-        partial(FastAPI.__call__, app), model, request_model, settings.max_body_bytes
+        partial(FastAPI.__call__, app), model, request_type, settings.max_body_bytes
     )
     app.include_router(health.router)
     app.include_router(metadata.router)
-    app.include_router(predict.build_router(request_model))
+    app.include_router(predict.build_router(request_type))
     return app
 
 

@@ -14,11 +14,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from operator import attrgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic_core import to_json
 
 from {{ cookiecutter.module_name }}.artifacts import (
     META_FILE,
@@ -37,7 +38,6 @@ logger = logging.getLogger("uvicorn.error")  # uvicorn's logger: lines land in t
 
 NUMERIC_DTYPES = {"float", "int"}
 KNOWN_DTYPES = {"float", "int", "str", "bool"}  # what api.schemas can build a request field for
-SMALL_BATCH = 16  # records; below this, plain Python beats numpy on the probabilities
 
 
 @dataclass(frozen=True)
@@ -50,25 +50,42 @@ class ServedModel:
     classes: list[str] | None  # column order of the probabilities; None when there are none
     score: Callable[[Any], tuple[list[Any], list[list[float]] | None]]
     wants_frame: bool  # the scikit-learn model needs named or mixed-type columns: a DataFrame
+    dtype: Any = np.float64  # of the matrix `score` takes when it does not want a DataFrame
 
     @property
     def feature_names(self) -> list[str]:
         return [feature.name for feature in self.meta.features]
 
-    def predict(self, records: list[Any]) -> tuple[list[Any], list[list[float]] | None]:
+    def predict(self, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
         """Predictions (and class probabilities) for validated records, in request order."""
         return self.score(self._as_input(self._rows(records)))
 
-    def _rows(self, records: list[Any]) -> list[tuple[Any, ...]]:
+    def answer(self, records: list[dict[str, Any]]) -> bytes:
+        """The /predict response body (schemas.PredictResponse) for validated records.
+
+        The route and the fast lane both send these bytes. pydantic's serializer, not json.dumps:
+        ten times faster on a large batch, and what FastAPI itself uses for response models.
+        """
+        predictions, probabilities = self.predict(records)
+        body = {
+            "predictions": predictions,
+            "classes": self.classes,
+            "probabilities": probabilities,
+            "model_name": self.meta.model_name,
+            "model_version": self.meta.model_version,
+        }
+        return to_json(body, inf_nan_mode="null")  # strict JSON, as pydantic models dump
+
+    def _rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         names = self.feature_names
-        getter = attrgetter(*names)
-        if len(names) == 1:  # attrgetter of one name returns the value, not a 1-tuple
+        getter = itemgetter(*names)
+        if len(names) == 1:  # itemgetter of one key returns the value, not a 1-tuple
             return [(getter(record),) for record in records]
         return [getter(record) for record in records]
 
     def _as_input(self, rows: list[tuple[Any, ...]]) -> Any:
         if not self.wants_frame:
-            return np.asarray(rows, dtype=np.float64)
+            return np.array(rows, dtype=self.dtype)
         import pandas as pd  # only for models that need named or mixed-type columns
 
         return pd.DataFrame.from_records(rows, columns=self.feature_names)
@@ -110,25 +127,19 @@ def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
 def serve_onnx(session: Any, meta: ModelMeta, source: str) -> ServedModel:
     """Serve the checked ONNX export: a float64 matrix in, labels (and probabilities) out."""
     check_features(meta, source)
-    model_input = session.get_inputs()[0]
+    input_name = session.get_inputs()[0].name
     # Tree models are exported for float32 inputs (what scikit-learn's trees compare).
-    dtype = np.float32 if model_input.type == "tensor(float)" else np.float64
-    has_probabilities = len(session.get_outputs()) > 1 and meta.classes is not None
+    dtype = np.float32 if session.get_inputs()[0].type == "tensor(float)" else np.float64
+    outputs = [output.name for output in session.get_outputs()]
+    has_probabilities = len(outputs) > 1 and meta.classes is not None
     classes = meta.classes if has_probabilities else None
+    wanted = outputs[:2] if has_probabilities else outputs[:1]
 
     def score(inputs: np.ndarray) -> tuple[list[Any], list[list[float]] | None]:
-        outputs = session.run(None, {model_input.name: inputs.astype(dtype, copy=False)})
-        if not has_probabilities:
-            return outputs[0].tolist(), None
-        if len(inputs) > SMALL_BATCH:
-            return outputs[0].tolist(), onnx_probabilities(outputs[1]).tolist()
-        # The same renormalisation in plain Python: numpy's per-call overhead dominates tiny arrays.
-        rows = outputs[1].tolist()
-        if outputs[1].dtype == np.float32:
-            rows = [[p / total for p in row] if (total := sum(row)) > 0 else row for row in rows]
-        return outputs[0].tolist(), rows
+        labels, *probabilities = session.run(wanted, {input_name: inputs})
+        return labels.tolist(), onnx_probabilities(probabilities[0]) if probabilities else None
 
-    return ServedModel(meta, source, "onnx", classes, score, wants_frame=False)
+    return ServedModel(meta, source, "onnx", classes, score, wants_frame=False, dtype=dtype)
 
 
 def load_model(settings: Settings) -> ServedModel:

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from {{ cookiecutter.module_name }}.artifacts import (
     ONNX_FILE,
+    SMALL_BATCH,
     Feature,
     ModelMeta,
     load_onnx,
@@ -62,10 +63,22 @@ def test_export_matches_the_model_on_training_and_unseen_rows(name: str) -> None
     assert exported is not None and exported.checked_rows == len(features)
     unseen = held_out(features)
     labels, raw = onnx_answers(exported.model, exported.input_dtype, unseen)
-    probabilities = onnx_probabilities(raw)
+    probabilities = np.asarray(onnx_probabilities(raw))
     assert labels.tolist() == model.predict(unseen).tolist()
     assert np.max(np.abs(probabilities - model.predict_proba(unseen))) <= PROBABILITY_TOLERANCE
     assert np.allclose(probabilities.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_small_and_large_batches_renormalise_alike() -> None:
+    # Few rows take a plain-Python path, many rows numpy: a record must not score differently
+    # depending on the size of the batch it came in.
+    raw = np.random.default_rng(0).dirichlet(np.ones(3), SMALL_BATCH * 4).astype(np.float32)
+    raw[0] = 0.0  # a row of zeros is left as it is, not divided by zero
+    together = onnx_probabilities(raw)
+    one_by_one = [onnx_probabilities(raw[i : i + 1])[0] for i in range(len(raw))]
+    assert together == one_by_one
+    assert together[0] == [0.0, 0.0, 0.0]
+    assert all(abs(sum(row) - 1.0) <= 1e-12 for row in together[1:])
 
 
 class Unconvertible(ClassifierMixin, BaseEstimator):

@@ -1,27 +1,21 @@
 """POST /predict: a batch of records in, one prediction (and class probabilities) per record out."""
 
-# No `from __future__ import annotations`: FastAPI must see the request model built at start-up,
+# No `from __future__ import annotations`: FastAPI must see the request type built at start-up,
 # which lives in this function's closure, not in the module's globals.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Body, Response
 
 from api.deps import ModelDep
-from api.schemas import PredictResponse
+from api.schemas import PredictResponse, strict_dict
+
+# Stand-in body while no model is loaded: /predict answers 503 before validating it.
+UntypedRequest = strict_dict("PredictRequest", {"records": list[dict[str, Any]]})
 
 
-class UntypedRequest(BaseModel):
-    """Stand-in body while no model is loaded: /predict answers 503 before validating it."""
-
-    model_config = ConfigDict(title="PredictRequest")
-    records: list[dict[str, Any]]
-
-
-def build_router(request_model: type[BaseModel] | None) -> APIRouter:
-    """The /predict route for this model's request schema (None: no model loaded)."""
-    body_model = request_model or UntypedRequest
+def build_router(request_type: Any) -> APIRouter:
+    """The /predict route for this model's request type (None: no model loaded)."""
+    body_type = request_type or UntypedRequest
     router = APIRouter(tags=["predict"])
 
     @router.post(
@@ -33,19 +27,10 @@ def build_router(request_model: type[BaseModel] | None) -> APIRouter:
             503: {"description": "No model is loaded."},
         },
     )
-    def predict(body: Annotated[body_model, Body()], model: ModelDep) -> JSONResponse:  # type: ignore[valid-type]
+    def predict(body: Annotated[body_type, Body()], model: ModelDep) -> Response:  # type: ignore[valid-type]
         """Score a batch of records (sync: runs in the thread pool, the event loop stays free)."""
-        predictions, probabilities = model.predict(body.records)  # type: ignore[attr-defined]
-        # Built by hand rather than validated against PredictResponse: the model's own output
-        # needs no checking, and skipping it keeps large batches cheap.
-        return JSONResponse(
-            {
-                "predictions": predictions,
-                "classes": model.classes,
-                "probabilities": probabilities,
-                "model_name": model.meta.model_name,
-                "model_version": model.meta.model_version,
-            }
-        )
+        # Rendered by the model rather than validated against PredictResponse: the model's own
+        # output needs no checking, and the fast lane (api/fast_predict.py) sends the same bytes.
+        return Response(model.answer(body["records"]), media_type="application/json")
 
     return router

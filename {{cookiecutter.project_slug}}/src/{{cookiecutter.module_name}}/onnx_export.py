@@ -75,7 +75,8 @@ def parity_problem(
         return None, None
     if len(outputs) < 2:
         return "the export has no probabilities", None
-    diff = float(np.max(np.abs(onnx_probabilities(outputs[1]) - model.predict_proba(rows))))
+    probabilities = np.asarray(onnx_probabilities(outputs[1]))
+    diff = float(np.max(np.abs(probabilities - model.predict_proba(rows))))
     if diff > PROBABILITY_TOLERANCE:
         return f"probabilities differ by up to {diff:.2e} (> {PROBABILITY_TOLERANCE})", diff
     return None, diff

@@ -89,9 +89,7 @@ def test_batch_at_the_limit_is_served(client: TestClient) -> None:
 
 
 def test_body_without_records_key_is_refused(client: TestClient) -> None:
-    assert errors_of(client.post("/predict", json=[RECORD])) == [
-        (("body",), "model_attributes_type")
-    ]
+    assert errors_of(client.post("/predict", json=[RECORD])) == [(("body",), "dict_type")]
 
 
 def test_malformed_json_is_refused(client: TestClient) -> None:
