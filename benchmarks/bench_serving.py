@@ -1,33 +1,42 @@
 """Serving speed of the generated API next to `mlflow models serve` and a bare ASGI app. Not a test.
 
-    python benchmarks/bench_serving.py [--project DIR] [--duration 10] [--connections 4]
+    python benchmarks/bench_serving.py [--project DIR] [--duration 10] [--connections 4] [--rounds 3]
 
 Bakes the default project (or uses --project, already after `make init` and `make repro`), then on
 this machine, in this one run, with wrk (Debian's `wrk`) sending a bounded load on loopback:
   * the generated API (`python -m api`, ONNX runtime) on single-record and 1,000-record /predict;
+  * the same API with the model's scoring replaced by a constant answer (an ablation: what is
+    left is the API's own cost per request: HTTP, validation, rows, rendering);
   * the same API forced onto the scikit-learn model (no model.onnx), for the fallback's figures;
   * `mlflow models serve` on the same model (the registered version training logged);
   * a bare ASGI app under the same uvicorn that answers a constant: the floor for any Python API.
-Also the cold start (process start to first successful /predict) and the size of the serving
-image when podman has it. Prints one table with ratios, the machine and the date.
+All servers run side by side and are measured in alternating rounds (medians reported), so a
+change in the machine's load hits them alike. Also: the cold start (process start to first
+successful /predict, each server started alone), one-connection latencies of a single record and
+of a batch of 1,000 varied records, the model's own scoring time in-process, and the size of the
+serving image when podman has it. Prints one table with ratios, the machine and the date.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -42,6 +51,48 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": b'{"predictions":["setosa"]}'})
+"""
+# `python -m api`, with the scoring of the served ONNX model replaced by its answer for one record:
+# everything else (HTTP, validation, rows, renormalisation, rendering) runs as in production.
+STUBBED_API = """
+import dataclasses, sys
+import numpy as np
+import api.model
+
+real = api.model.serve_onnx
+
+def serve_stubbed(session, meta, source):
+    served = real(session, meta, source)
+    labels, probabilities = served.score(np.zeros((1, len(meta.features)), dtype=served.dtype))
+
+    def score(inputs):
+        return labels * len(inputs), None if probabilities is None else probabilities * len(inputs)
+
+    return dataclasses.replace(served, score=score)
+
+api.model.serve_onnx = serve_stubbed
+from api.__main__ import main
+sys.exit(main())
+"""
+# The served model's own scoring time, in-process (median of repeats): the floor under any request.
+SCORING = """
+import json, statistics, sys, time
+from api.model import load_model
+from api.settings import Settings
+
+model = load_model(Settings())
+records = json.loads(sys.stdin.read())
+
+def median_seconds(batch, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        model.predict(batch)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+print(json.dumps({"runtime": model.runtime, "one": median_seconds(records[:1], 2000),
+                  "batch": median_seconds(records, 50)}))
 """
 
 
@@ -157,12 +208,73 @@ def image_size() -> str:
     return sizes[0] if sizes else "n/a (no image built: make build-image)"
 
 
+@dataclass
+class Server:
+    """One server under test, and what was measured on it."""
+
+    name: str
+    command: list[str]
+    cwd: Path
+    env: dict[str, str]
+    path: str
+    single: bytes  # one record
+    batch: bytes | None = None  # 1,000 records; when given, one-connection latencies are measured
+    process: subprocess.Popen | None = None
+    port: int = 0
+    cold: float = 0.0
+    rounds: list[dict[str, float]] = field(default_factory=list)
+
+    def launch(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        command = [part.replace("{port}", str(self.port)) for part in self.command]
+        env = {**env, **self.env, "PORT": str(self.port)}
+        self.process, self.cold = start(command, self.cwd, env, self.port, self.path, self.single)
+
+    def measure(self, duration: int, connections: int) -> None:
+        figures = wrk(self.port, self.path, self.single, duration, connections)
+        if self.batch is not None:
+            figures["one_ms"] = wrk(self.port, self.path, self.single, duration, 1)["p50"]
+            figures["batch_ms"] = wrk(self.port, self.path, self.batch, duration, 1)["p50"]
+        self.rounds.append(figures)
+
+    def figures(self) -> dict[str, float]:
+        """The median of each figure over the rounds, and the cold start."""
+        keys = self.rounds[0].keys()
+        return {"cold": self.cold} | {k: statistics.median(r[k] for r in self.rounds) for k in keys}
+
+
+def varied_records(train_csv: Path, count: int) -> list[dict[str, float]]:
+    """`count` records spread over the training data's range (seeded): no cache-friendly repeats."""
+    with train_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    ranges = {name: [float(row[name]) for row in rows] for name in RECORD}
+    rng = random.Random(0)
+    return [
+        {name: round(rng.uniform(min(values), max(values)), 1) for name, values in ranges.items()} for _ in range(count)
+    ]
+
+
+def in_process_scoring(python: Path, project: Path, records: list[dict[str, float]]) -> dict:
+    """The served model's median scoring time for one record and for all of them, in-process."""
+    result = subprocess.run(
+        [str(python), "-c", SCORING],
+        cwd=project,
+        input=json.dumps(records),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(result.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--project", type=Path, help="a generated project after make init and make repro")
     parser.add_argument("--python", default=sys.executable, help="interpreter for a fresh bake's venv")
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per measurement")
     parser.add_argument("--connections", type=int, default=4, help="concurrent connections (bounded load)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -171,96 +283,115 @@ def main() -> None:
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     env = {"DVC_NO_ANALYTICS": "1", "LOG_LEVEL": "warning"}
-    single = json.dumps({"records": [RECORD]}).encode()
-    batch = json.dumps({"records": [RECORD] * 1000}).encode()
-    mlflow_single = json.dumps({"dataframe_records": [RECORD]}).encode()
-    mlflow_batch = json.dumps({"dataframe_records": [RECORD] * 1000}).encode()
 
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         project = prepare_project(args.project, Path(tmp), args.python).resolve()
         venv = project / ".venv" / "bin"
         meta = json.loads((project / "models" / "model_meta.json").read_text())
-        results: dict[str, dict[str, float]] = {}
-
-        def measure(name: str, command: list[str], cwd: Path, path: str, one: bytes, many: bytes | None) -> None:
-            port = free_port()
-            command = [part.replace("{port}", str(port)) for part in command]
-            process, cold = start(command, cwd, {**env, "PORT": str(port)}, port, path, one)
-            try:
-                figures = {"cold": cold, **wrk(port, path, one, args.duration, args.connections)}
-                if many is not None:
-                    batch_figures = wrk(port, path, many, args.duration, 1)
-                    figures["batch_ms"] = batch_figures["p50"]
-                results[name] = figures
-            finally:
-                stop(process)
-
-        api = [str(venv / "python"), "-m", "api"]
-        measure("generated API (ONNX)", api, project, "/predict", single, batch)
+        records = varied_records(project / "data" / "processed" / "train.csv", 1000)
+        single = json.dumps({"records": [RECORD]}).encode()
+        batch = json.dumps({"records": records}).encode()
+        mlflow_single = json.dumps({"dataframe_records": [RECORD]}).encode()
+        mlflow_batch = json.dumps({"dataframe_records": records}).encode()
 
         fallback = Path(tmp) / "sklearn-models"
         shutil.copytree(project / "models", fallback)
         (fallback / "model.onnx").unlink(missing_ok=True)
-        env_fallback = {"MODEL_DIR": str(fallback)}
-        env.update(env_fallback)
-        measure("generated API (scikit-learn)", api, project, "/predict", single, batch)
-        for key in env_fallback:
-            env.pop(key)
-
-        model_uri = f"models:/{meta['model_name']}/{meta['model_version']}"
-        mlflow_serve = [
-            str(venv / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            model_uri,
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "{port}",
-        ]
-        # It execs `uvicorn` from PATH: the project's venv, as when activated.
-        env["PATH"] = f"{venv}{os.pathsep}{os.environ['PATH']}"
-        env["MLFLOW_TRACKING_URI"] = "sqlite:///mlflow.db"
-        measure("mlflow models serve", mlflow_serve, project, "/invocations", mlflow_single, mlflow_batch)
-        env.pop("MLFLOW_TRACKING_URI")
-        env.pop("PATH")
-
         bare_dir = Path(tmp) / "bare"
         bare_dir.mkdir()
         (bare_dir / "bare_app.py").write_text(BARE_APP)
-        bare = [str(venv / "python"), "-m", "uvicorn", "bare_app:app", "--port", "{port}", "--log-level", "warning"]
-        measure("bare ASGI (constant)", bare, bare_dir, "/", single, None)
+        python = str(venv / "python")
+        model_uri = f"models:/{meta['model_name']}/{meta['model_version']}"
+        mlflow_serve = [str(venv / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local"]
+        mlflow_env = {
+            "PATH": f"{venv}{os.pathsep}{os.environ['PATH']}",  # it execs `uvicorn` from PATH
+            "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db",
+        }
+        bare = [python, "-m", "uvicorn", "bare_app:app", "--port", "{port}", "--log-level", "warning"]
+        servers = [
+            Server("generated API (ONNX)", [python, "-m", "api"], project, {}, "/predict", single, batch),
+            Server("generated API (scoring stubbed)", [python, "-c", STUBBED_API], project, {}, "/predict", single),
+            Server(
+                "generated API (scikit-learn)",
+                [python, "-m", "api"],
+                project,
+                {"MODEL_DIR": str(fallback)},
+                "/predict",
+                single,
+                batch,
+            ),
+            Server(
+                "mlflow models serve",
+                [*mlflow_serve, "--host", "127.0.0.1", "--port", "{port}"],
+                project,
+                mlflow_env,
+                "/invocations",
+                mlflow_single,
+                mlflow_batch,
+            ),
+            Server("bare ASGI (constant)", bare, bare_dir, {}, "/", single),
+        ]
+        try:
+            for server in servers:  # one at a time: each cold start is its own
+                server.launch(env)
+            for _ in range(args.rounds):
+                for server in servers:
+                    server.measure(args.duration, args.connections)
+        finally:
+            for server in servers:
+                if server.process is not None:
+                    stop(server.process)
+        scoring = in_process_scoring(venv / "python", project, records)
 
-    print_table(results, image_size())
+    print_table({server.name: server.figures() for server in servers}, scoring, args, image_size())
 
 
-def print_table(results: dict[str, dict[str, float]], image: str) -> None:
-    reference = results["mlflow models serve"]
+def print_table(results: dict[str, dict[str, float]], scoring: dict, args: argparse.Namespace, image: str) -> None:
     ours = results["generated API (ONNX)"]
+    stubbed = results["generated API (scoring stubbed)"]
+    reference = results["mlflow models serve"]
+    bare = results["bare ASGI (constant)"]
     print(
         f"Serving benchmark, {date.today()}, {platform.node()}: {os.cpu_count()} cores, "
-        f"{platform.machine()}, Python {platform.python_version()}; wrk on loopback"
+        f"{platform.machine()}, Python {platform.python_version()}; wrk on loopback, "
+        f"medians of {args.rounds} alternating round(s) of {args.duration} s"
     )
-    header = f"{'server':<30}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'1000-rec ms':>13}{'cold s':>8}"
+    header = f"{'server':<33}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'1 rec ms*':>11}{'1000 rec ms*':>14}{'cold s':>8}"
     print(header)
     print("-" * len(header))
     for name, figures in results.items():
+        one = f"{figures['one_ms']:.2f}" if "one_ms" in figures else "-"
         batch = f"{figures['batch_ms']:.1f}" if "batch_ms" in figures else "-"
         print(
-            f"{name:<30}{figures['rps']:>9.0f}{figures['p50']:>9.2f}{figures['p99']:>9.2f}{batch:>13}"
-            f"{figures['cold']:>8.2f}"
+            f"{name:<33}{figures['rps']:>9.0f}{figures['p50']:>9.2f}{figures['p99']:>9.2f}"
+            f"{one:>11}{batch:>14}{figures['cold']:>8.2f}"
         )
-    bare = results["bare ASGI (constant)"]
+    print(
+        f"req/s, p50, p99: {args.connections} connections; * one connection (latency without queueing);"
+        " 1000 records: varied, over the training data's range"
+    )
     print()
-    print(f"throughput vs mlflow models serve:    {ours['rps'] / reference['rps']:.1f}x  (goal >= 10x)")
-    print(f"p99 latency vs mlflow models serve:   {ours['p99'] / reference['p99']:.2f}x (goal <= 0.2x)")
-    print(f"time per request vs bare ASGI:        {bare['rps'] / ours['rps']:.2f}x (goal <= 2x)")
-    print(f"1000 records vs 10 single requests:   {ours['batch_ms'] / (10 * ours['p50']):.2f}x (goal < 1x)")
-    print(f"cold start to first /predict:         {ours['cold']:.2f} s (goal < 1.5 s)")
-    print(f"serving image size:                   {image}")
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "NOT met"
+
+    throughput = ours["rps"] / reference["rps"]
+    p99 = ours["p99"] / reference["p99"]
+    own = bare["rps"] / stubbed["rps"]
+    whole = bare["rps"] / ours["rps"]
+    batch = ours["batch_ms"] / (10 * ours["one_ms"])
+    print(f"throughput vs mlflow models serve:          {throughput:7.1f}x  goal >= 10x   {verdict(throughput >= 10)}")
+    print(f"p99 latency vs mlflow models serve:         {p99:7.2f}x  goal <= 0.2x  {verdict(p99 <= 0.2)}")
+    print(f"API's own time per request vs bare ASGI:    {own:7.2f}x  goal <= 2x    {verdict(own <= 2)}")
+    print(f"  (the API with the model's scoring stubbed out; with the forest scored it is {whole:.2f}x)")
+    print(f"1000 records vs 10 single records:          {batch:7.2f}x  goal < 1x     {verdict(batch < 1)}")
+    print(
+        f"  (model scoring alone, in-process, {scoring['runtime']}: one record "
+        f"{scoring['one'] * 1e3:.3f} ms, 1000 records {scoring['batch'] * 1e3:.2f} ms)"
+    )
+    cold = ours["cold"]
+    print(f"cold start to first /predict:               {cold:7.2f} s  goal < 1.5 s  {verdict(cold < 1.5)}")
+    print(f"serving image size:                         {image}")
 
 
 if __name__ == "__main__":

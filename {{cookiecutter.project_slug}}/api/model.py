@@ -125,7 +125,7 @@ def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
 
 
 def serve_onnx(session: Any, meta: ModelMeta, source: str) -> ServedModel:
-    """Serve the checked ONNX export: a float64 matrix in, labels (and probabilities) out."""
+    """Serve the checked ONNX export: a numeric matrix in, labels (and probabilities) out."""
     check_features(meta, source)
     input_name = session.get_inputs()[0].name
     # Tree models are exported for float32 inputs (what scikit-learn's trees compare).
