@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE_DIR, run
-from test_serving import call, free_port, wait_for
+from servers import MakeServer, call
 
 CACHE = TEMPLATE_DIR / ".cache" / "container"
 BASE_ROOTFS = CACHE / "bookworm-python3.tar.gz"
@@ -144,26 +143,15 @@ def test_image_runs_as_non_root_with_a_healthcheck(image: str) -> None:
 @pytest.fixture(scope="module")
 def container(image: str, trained_project: Path) -> Iterator[tuple[str, int]]:
     """`make run-image` on a free port; yields (container name, port)."""
-    name, port = f"template-test-{os.getpid()}", free_port()
-    process = subprocess.Popen(
-        ["make", "run-image", f"CONTAINER={' '.join(PODMAN)}", f"RUN_FLAGS={RUN_FLAGS} --name {name}"],
-        cwd=trained_project,
-        env={**os.environ, "PORT": str(port)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    name = f"template-test-{os.getpid()}"
+    flags = (f"CONTAINER={' '.join(PODMAN)}", f"RUN_FLAGS={RUN_FLAGS} --name {name}")
+    server = MakeServer(trained_project, "run-image", *flags, env={"PORT": "{port}"})
     try:
-        wait_for(port, process, path="/health", deadline_s=180)
-        yield name, port
+        server.wait_until_answering("/health", deadline_s=180)
+        yield name, server.port
     finally:
-        podman("rm", "--force", name, check=False)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        podman("rm", "--force", name, check=False)  # `make run-image` then ends on its own
+        server.stop(timeout=60)
 
 
 @pytest.mark.full

@@ -11,15 +11,12 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import bake_project, make_init, run
+from servers import MakeServer, call
 
 pytestmark = pytest.mark.full
 
@@ -147,31 +144,11 @@ def test_make_predict_writes_a_csv_of_predictions(trained_project: Path, tmp_pat
 
 
 def test_make_mlflow_ui_serves_the_project_store(trained_project: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        ["make", "mlflow-ui", f"MLFLOW_PORT={port}"],
-        cwd=trained_project,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/api/2.0/mlflow/registered-models/get?name={SLUG}"
-    try:
-        body = None
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    body = json.loads(response.read())
-                break
-            except OSError:
-                time.sleep(0.5)
-        assert body is not None, "mlflow ui did not answer within 60 s"
+    with MakeServer(trained_project, "mlflow-ui", "MLFLOW_PORT={port}") as server:
+        server.wait_until_answering("/health")
+        status, body = call(server.port, "GET", f"/api/2.0/mlflow/registered-models/get?name={SLUG}")
+        assert status == 200, body
         assert body["registered_model"]["name"] == SLUG
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 # --- this module's own project: edits, reruns, experiments ---------------------------------------

@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import run
+from servers import MakeServer, call
 
 pytestmark = pytest.mark.full
 
@@ -28,71 +21,18 @@ RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_w
 CLASSES = ["setosa", "versicolor", "virginica"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def call(port: int, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-    """(status, parsed JSON body or text) of one request; 4xx/5xx are answers, not exceptions."""
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, payload = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, payload = error.code, error.read()
-    try:
-        return status, json.loads(payload)
-    except ValueError:
-        return status, payload.decode(errors="replace")
-
-
-def wait_for(port: int, process: subprocess.Popen[str], path: str = "/health", deadline_s: float = 90) -> None:
-    """Poll until the server answers (a bound on waiting, not a speed assertion)."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{process.stdout.read()}", pytrace=False)
-        try:
-            call(port, "GET", path)
-            return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the server did not answer on port {port} within {deadline_s} s", pytrace=False)
-
-
-def start_server(project: Path, **settings: str) -> tuple[subprocess.Popen[str], int]:
-    """`make serve PORT=... [NAME=value ...]` in its own process group, ready to answer."""
-    port = free_port()
-    args = ["make", "serve", f"PORT={port}", *(f"{key}={value}" for key, value in settings.items())]
-    process = subprocess.Popen(
-        args, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
-    wait_for(port, process)
-    return process, port
-
-
-def stop_server(process: subprocess.Popen[str]) -> str:
-    """Stop make and the uvicorn it started (their own process group), and return their output."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    return process.stdout.read()
+def start_server(project: Path, **settings: str) -> MakeServer:
+    """`make serve PORT=... [NAME=value ...]`, ready to answer."""
+    server = MakeServer(project, "serve", "PORT={port}", *(f"{key}={value}" for key, value in settings.items()))
+    server.wait_until_answering("/health")
+    return server
 
 
 @pytest.fixture(scope="module")
 def server(trained_project: Path) -> Iterator[int]:
-    process, port = start_server(trained_project)
-    yield port
-    output = stop_server(process)
+    served = start_server(trained_project)
+    yield served.port
+    output = served.stop()
     assert "Traceback" not in output, output
 
 
@@ -194,7 +134,8 @@ def test_openapi_docs(server: int) -> None:
 
 
 def test_without_a_model_the_server_starts_but_is_not_ready(trained_project: Path, tmp_path: Path) -> None:
-    process, port = start_server(trained_project, MODEL_DIR=str(tmp_path / "nothing-here"))
+    served = start_server(trained_project, MODEL_DIR=str(tmp_path / "nothing-here"))
+    port = served.port
     try:
         assert call(port, "GET", "/health")[0] == 200
         status, body = call(port, "GET", "/ready")
@@ -202,7 +143,7 @@ def test_without_a_model_the_server_starts_but_is_not_ready(trained_project: Pat
         assert "no model loaded" in body["detail"]
         assert call(port, "POST", "/predict", {"records": [RECORD]})[0] == 503
     finally:
-        output = stop_server(process)
+        output = served.stop()
     assert "Serving without a model" in output
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 from conftest import bake_project, make_init, run
-from test_serving import call, free_port, start_server, stop_server, wait_for
+from servers import MakeServer, call, free_port
+from test_serving import start_server
 
 pytestmark = pytest.mark.full
 
@@ -70,27 +71,14 @@ def postgres() -> Iterator[str]:
 def tracking_server(postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     """`make tracking-server` on PostgreSQL, artifacts proxied to a directory: (URI, project, artifacts)."""
     project = make_init(bake_project(tmp_path_factory.mktemp("team")))
-    port = free_port()
     artifacts = tmp_path_factory.mktemp("artifacts")
-    process = subprocess.Popen(
-        [
-            "make",
-            "tracking-server",
-            f"BACKEND_STORE_URI={postgres}",
-            f"ARTIFACTS_DESTINATION={artifacts}",
-            f"MLFLOW_PORT={port}",
-        ],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    settings = (f"BACKEND_STORE_URI={postgres}", f"ARTIFACTS_DESTINATION={artifacts}", "MLFLOW_PORT={port}")
+    server = MakeServer(project, "tracking-server", *settings)
     try:
-        wait_for(port, process, path="/health", deadline_s=180)
-        yield f"http://127.0.0.1:{port}", project, artifacts
+        server.wait_until_answering("/health", deadline_s=180)
+        yield f"http://127.0.0.1:{server.port}", project, artifacts
     finally:
-        stop_server(process)
+        server.stop()
 
 
 def test_training_promotion_and_serving_go_through_the_team_server(
@@ -110,7 +98,8 @@ def test_training_promotion_and_serving_go_through_the_team_server(
     aliases = run([psql, postgres, "-tAc", "select alias from registered_model_aliases"], cwd=project).stdout
     assert aliases.split() == ["champion"]
 
-    process, port = start_server(project, MODEL_URI=f"models:/{SLUG}@champion", **env)
+    served = start_server(project, MODEL_URI=f"models:/{SLUG}@champion", **env)
+    port = served.port
     try:
         status, metadata = call(port, "GET", "/metadata")
         assert status == 200, metadata
@@ -120,7 +109,7 @@ def test_training_promotion_and_serving_go_through_the_team_server(
         assert status == 200, body
         assert body["predictions"] == ["virginica"] and body["model_version"] == "1"
     finally:
-        output = stop_server(process)
+        output = served.stop()
     assert "Traceback" not in output, output
 
     # The model's files went through the server into its artifact store, none into the project.

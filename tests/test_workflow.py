@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import TEMPLATE_DIR, Bake, bake_project, find_python, make_init, python_for, run
 from packaging.requirements import Requirement
+from servers import MakeServer, call
 
 TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 TESTS_DIR = Path(__file__).resolve().parent
@@ -139,12 +134,6 @@ def lock_problems(project: Path) -> list[str]:
 
 def workflow(project: Path, name: str) -> dict:
     return yaml.safe_load((project / ".github" / "workflows" / name).read_text(encoding="utf-8"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def git(project: Path, *args: str) -> str:
@@ -446,29 +435,11 @@ def test_make_docs_builds_the_site_strictly(project: Path) -> None:
 
 @pytest.mark.full
 def test_make_docs_serve_serves_the_site(project: Path) -> None:
-    address = f"127.0.0.1:{free_port()}"
-    server = subprocess.Popen(
-        ["make", "docs-serve", f"DOCS_ADDR={address}"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        page = ""
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"http://{address}/getting-started/", timeout=2) as response:
-                    page = response.read().decode()
-                    break
-            except OSError:
-                assert server.poll() is None, server.communicate()[0]
-                time.sleep(0.5)
+    with MakeServer(project, "docs-serve", "DOCS_ADDR=127.0.0.1:{port}") as server:
+        server.wait_until_answering("/")
+        status, page = call(server.port, "GET", "/getting-started/")
+        assert status == 200, page
         assert "make init" in page
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 @pytest.mark.full

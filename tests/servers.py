@@ -1,0 +1,105 @@
+"""Run the generated project's long-running Make targets (serve, mlflow-ui, docs-serve, ...) in tests.
+
+A `MakeServer` is one `make <target>` in its own process group, so stopping it stops everything make
+started (uvicorn, mlflow, mkdocs, podman). Its output goes to a file: a pipe that nobody reads while
+the server runs could fill up and stall it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(port: int, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+    """(status, parsed JSON body or text) of one request; 4xx/5xx are answers, not exceptions."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, payload = error.code, error.read()
+    try:
+        return status, json.loads(payload)
+    except ValueError:
+        return status, payload.decode(errors="replace")
+
+
+class MakeServer:
+    """`make <target> ARG...` in the background on a free port; "{port}" in ARGs and env values is that port."""
+
+    def __init__(self, project: Path, target: str, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.target = target
+        self.log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by stop())
+        port = str(self.port)
+        self.process = subprocess.Popen(
+            ["make", target, *(arg.replace("{port}", port) for arg in args)],
+            cwd=project,
+            env={**os.environ, **{key: value.replace("{port}", port) for key, value in (env or {}).items()}},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def wait_until_answering(self, path: str = "/", deadline_s: float = 90) -> None:
+        """Poll until any HTTP answer comes on path (a bound on waiting, not a speed assertion)."""
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.fail(f"make {self.target} exited with {self.process.returncode}")
+            try:
+                call(self.port, "GET", path)
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.fail(f"make {self.target} did not answer on port {self.port} within {deadline_s} s")
+
+    def fail(self, reason: str) -> NoReturn:
+        """Stop the server and fail the test with its output."""
+        pytest.fail(f"{reason}:\n{self.stop()}", pytrace=False)
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> str:
+        """Stop make and what it started (Ctrl-C by default, as a user would); return their output."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        output = self.output()
+        self.log.close()
+        return output
+
+    def __enter__(self) -> MakeServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.log.closed:
+            self.stop()
