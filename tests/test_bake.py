@@ -266,16 +266,23 @@ def test_tracking_server_image_lints_and_follows_the_lock(baked: tuple[Path, dic
     assert wanted == {"mlflow": pinned["mlflow"], "psycopg": pinned["psycopg"]}
 
 
-def test_workflows_pass_the_schema(baked: tuple[Path, dict]) -> None:
-    project, _ = baked
-    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
-    assert workflows, "the generated project ships CI workflows"
+def check_workflows(repository: Path) -> None:
+    workflows = sorted((repository / ".github" / "workflows").glob("*.yml"))
+    assert workflows, f"{repository} ships no CI workflows"
     result = subprocess.run(
         [BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows_pass_the_schema(baked: tuple[Path, dict]) -> None:
+    check_workflows(baked[0])
+
+
+def test_the_templates_own_workflow_passes_the_schema() -> None:
+    check_workflows(TEMPLATE_DIR)
 
 
 def test_first_commit_is_made(baked: tuple[Path, dict]) -> None:
