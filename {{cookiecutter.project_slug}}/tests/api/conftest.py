@@ -15,11 +15,13 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sklearn.datasets import load_iris
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from {{ cookiecutter.module_name }}.artifacts import Feature, ModelMeta, save_artifacts
+from {{ cookiecutter.module_name }}.onnx_export import export_onnx
 
 from api.main import create_app
 from api.settings import Settings
@@ -75,6 +77,20 @@ def iris_model(tmp_path_factory: pytest.TempPathFactory) -> SavedModel:
     model_dir = tmp_path_factory.mktemp("models")
     save_artifacts(model, iris_meta(), model_dir)
     return SavedModel(model, iris_meta(), model_dir, features.iloc[[0, 60, 120, 149]])
+
+
+@pytest.fixture(scope="module")
+def forest_model(tmp_path_factory: pytest.TempPathFactory) -> SavedModel:
+    """A random forest saved with its checked ONNX export, as training saves it."""
+    features, target = iris_frame()
+    model = make_pipeline(RandomForestClassifier(n_estimators=30, random_state=0))
+    model.fit(features, target)
+    exported = export_onnx(model, features)
+    assert exported is not None
+    meta = iris_meta(onnx_parity={"checked_rows": exported.checked_rows})
+    model_dir = tmp_path_factory.mktemp("forest")
+    save_artifacts(model, meta, model_dir, exported.model)
+    return SavedModel(model, meta, model_dir, features.iloc[[0, 60, 120, 149]])
 
 
 @pytest.fixture(scope="module")

@@ -7,29 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FEATURES, iris_frame, iris_meta, settings_for
+from conftest import FEATURES, SavedModel, iris_frame, iris_meta, settings_for
 from fastapi.testclient import TestClient
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.pipeline import make_pipeline
 
 from {{ cookiecutter.module_name }}.artifacts import ONNX_FILE, save_artifacts
-from {{ cookiecutter.module_name }}.onnx_export import PROBABILITY_TOLERANCE, export_onnx
+from {{ cookiecutter.module_name }}.onnx_export import PROBABILITY_TOLERANCE
 
 from api.main import create_app
 
 
 @pytest.fixture(scope="module")
-def forest_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
-    """A random forest saved with its checked ONNX export, as training saves it."""
-    features, target = iris_frame()
-    model = make_pipeline(RandomForestClassifier(n_estimators=30, random_state=0))
-    model.fit(features, target)
-    exported = export_onnx(model, features)
-    assert exported is not None
-    meta = iris_meta(onnx_parity={"checked_rows": exported.checked_rows})
-    model_dir = tmp_path_factory.mktemp("forest")
-    save_artifacts(model, meta, model_dir, exported.model)
-    return model_dir, model
+def forest_dir(forest_model: SavedModel) -> tuple[Path, object]:
+    return forest_model.model_dir, forest_model.estimator
 
 
 def records(rows: np.ndarray) -> list[dict[str, float]]:
