@@ -7,6 +7,8 @@ the server runs could fill up and stall it.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import signal
@@ -51,7 +53,7 @@ class MakeServer:
     def __init__(self, project: Path, target: str, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.target = target
-        self.log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by stop())
+        self.log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (stop() closes it)
         port = str(self.port)
         self.process = subprocess.Popen(
             ["make", target, *(arg.replace("{port}", port) for arg in args)],
@@ -68,31 +70,43 @@ class MakeServer:
         return self.log.read()
 
     def wait_until_answering(self, path: str = "/", deadline_s: float = 90) -> None:
-        """Poll until any HTTP answer comes on path (a bound on waiting, not a speed assertion)."""
+        """Poll until any HTTP answer comes on path (a bound on waiting, not a speed assertion).
+
+        On any failure (including an interrupt) the server is stopped before the error goes on.
+        """
         deadline = time.monotonic() + deadline_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.fail(f"make {self.target} exited with {self.process.returncode}")
-            try:
-                call(self.port, "GET", path)
-                return
-            except OSError:
-                time.sleep(0.2)
-        self.fail(f"make {self.target} did not answer on port {self.port} within {deadline_s} s")
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    self.fail(f"make {self.target} exited with {self.process.returncode}")
+                try:
+                    call(self.port, "GET", path)
+                    return
+                except (OSError, http.client.HTTPException):  # not listening yet, or half-started
+                    time.sleep(0.2)
+            self.fail(f"make {self.target} did not answer on port {self.port} within {deadline_s} s")
+        except BaseException:
+            if not self.log.closed:
+                self.stop()
+            raise
 
     def fail(self, reason: str) -> NoReturn:
         """Stop the server and fail the test with its output."""
         pytest.fail(f"{reason}:\n{self.stop()}", pytrace=False)
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> str:
-        """Stop make and what it started (Ctrl-C by default, as a user would); return their output."""
-        if self.process.poll() is None:
+        """Stop make and what it started (Ctrl-C by default, as a user would); return their output.
+
+        The whole process group is signalled even when make itself has exited: what it started in
+        the background may still be running.
+        """
+        with contextlib.suppress(ProcessLookupError):  # the group is already gone
             os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+        with contextlib.suppress(ProcessLookupError):  # stragglers, or make itself past the timeout
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
         output = self.output()
         self.log.close()
         return output

@@ -150,7 +150,7 @@ def container(image: str, trained_project: Path) -> Iterator[tuple[str, int]]:
         server.wait_until_answering("/health", deadline_s=180)
         yield name, server.port
     finally:
-        podman("rm", "--force", name, check=False)  # `make run-image` then ends on its own
+        podman("rm", "--force", name, check=False)
         server.stop(timeout=60)
 
 

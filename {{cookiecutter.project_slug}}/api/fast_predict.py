@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.limits import content_length
-from api.model import ServedModel
+from api.model import NonFiniteOutput, ServedModel
 
 # Larger batches are scored in a worker thread, so one big request never stalls the event loop.
 INLINE_RECORDS = 64
@@ -39,13 +39,14 @@ class FastPredict:
         self.max_body_bytes = max_body_bytes
 
     def handles(self, scope: Scope) -> bool:
-        """A /predict POST with a declared, acceptable size, while a model is loaded.
+        """A /predict POST of JSON with a declared, acceptable size, while a model is loaded.
 
-        Chunked or oversized bodies go the normal way, where the size limit answers them.
+        Chunked or oversized bodies go the normal way, where the size limit answers them, and so
+        do bodies of another content type, which FastAPI refuses.
         """
         if self.model is None or scope["type"] != "http" or scope["path"] != "/predict":
             return False
-        if scope["method"] != "POST":
+        if scope["method"] != "POST" or not declares_json(scope):
             return False
         declared = content_length(scope)
         return declared is not None and declared <= self.max_body_bytes
@@ -59,13 +60,28 @@ class FastPredict:
             await self.app(scope, replay(body), send)  # FastAPI answers 422 its own way
             return
         model: ServedModel = self.model  # type: ignore[assignment]
-        if len(records) <= INLINE_RECORDS:
-            answer = model.answer(records)
-        else:
-            answer = await to_thread.run_sync(model.answer, records)
+        try:
+            if len(records) <= INLINE_RECORDS:
+                answer = model.answer(records)
+            else:
+                answer = await to_thread.run_sync(model.answer, records)
+        except NonFiniteOutput:
+            await self.app(scope, replay(body), send)  # FastAPI answers and logs the 500
+            return
         headers = [(b"content-length", b"%d" % len(answer)), (b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
+
+
+def declares_json(scope: Scope) -> bool:
+    """What FastAPI parses as JSON: no Content-Type, application/json or application/*+json."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media_type = value.split(b";", 1)[0].strip().lower()
+            return media_type == b"application/json" or (
+                media_type.startswith(b"application/") and media_type.endswith(b"+json")
+            )
+    return True
 
 
 async def read_body(receive: Receive) -> bytes:

@@ -6,6 +6,7 @@ server: /health answers, /ready and /predict answer 503 with the reason, and the
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from functools import partial
@@ -21,7 +22,7 @@ from {{ cookiecutter.module_name }}.artifacts import ArtifactError
 
 from api.fast_predict import FastPredict
 from api.limits import BodySizeLimit
-from api.model import ServedModel, load_model
+from api.model import NonFiniteOutput, ServedModel, load_model
 from api.routers import health, metadata, predict
 from api.schemas import predict_request_type
 from api.settings import Settings
@@ -42,9 +43,23 @@ def try_load(settings: Settings) -> tuple[ServedModel | None, str | None]:
     return model, None
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: a lone surrogate echoed from the input
+    (valid in a JSON string, not in UTF-8) cannot break the answer."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     """FastAPI's 422 body, made safe to send: no echo of whole batches, no NaN in the JSON."""
-    return JSONResponse({"detail": jsonable_encoder([clean(p) for p in error.errors()])}, 422)
+    return AsciiJSONResponse({"detail": jsonable_encoder([clean(p) for p in error.errors()])}, 422)
+
+
+async def non_finite_output(request: Request, error: NonFiniteOutput) -> JSONResponse:
+    """500 with the reason, and a line in the log: the model, not the request, is at fault."""
+    logger.error("%s %s: %s", request.method, request.url.path, error)
+    return JSONResponse({"detail": str(error)}, 500)
 
 
 def clean(problem: dict[str, Any]) -> dict[str, Any]:
@@ -80,6 +95,7 @@ def create_app(settings: Settings | None = None) -> App:
     app.state.model = model
     app.state.load_error = load_error
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(NonFiniteOutput, non_finite_output)
     request_type = (
         predict_request_type(model.meta.features, settings.max_batch_size) if model else None
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -38,6 +39,10 @@ logger = logging.getLogger("uvicorn.error")  # uvicorn's logger: lines land in t
 
 NUMERIC_DTYPES = {"float", "int"}
 KNOWN_DTYPES = {"float", "int", "str", "bool"}  # what api.schemas can build a request field for
+
+
+class NonFiniteOutput(ValueError):
+    """The model answered NaN or infinity, which JSON cannot carry: a fault of the model."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,14 @@ class ServedModel:
             "model_name": self.meta.model_name,
             "model_version": self.meta.model_version,
         }
-        return to_json(body, inf_nan_mode="null")  # strict JSON, as pydantic models dump
+        rendered = to_json(body, inf_nan_mode="constants")
+        # NaN and Infinity are not JSON. The byte search is only a cheap first check: a class label
+        # may contain those letters too.
+        if (b"NaN" in rendered or b"Infinity" in rendered) and not finite(body):
+            raise NonFiniteOutput(
+                "the model returned NaN or infinity for this request; JSON has no such numbers"
+            )
+        return rendered
 
     def _rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         names = self.feature_names
@@ -89,6 +101,13 @@ class ServedModel:
         import pandas as pd  # only for models that need named or mixed-type columns
 
         return pd.DataFrame.from_records(rows, columns=self.feature_names)
+
+
+def finite(body: dict[str, Any]) -> bool:
+    """True when no prediction or probability in the /predict body is NaN or infinite."""
+    values = [value for value in body["predictions"] if isinstance(value, float)]
+    values += [value for row in body["probabilities"] or [] for value in row]
+    return all(math.isfinite(value) for value in values)
 
 
 def check_features(meta: ModelMeta, source: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -69,6 +70,18 @@ def test_invalid_requests_get_the_routes_own_answer(
     assert quick.status_code == routed.status_code == 422
     assert quick.json() == routed.json()
     assert quick.json()["detail"][0]["loc"] == ["body", "records", 0, "petal_width"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_bodies_that_are_not_declared_json_get_the_routes_answer(
+    app: App, fast: TestClient, route_only: TestClient, content_type: str
+) -> None:
+    content = json.dumps(batch(app.state.saved, 1))
+    headers = {"content-type": content_type}
+    quick = fast.post("/predict", content=content, headers=headers)
+    routed = route_only.post("/predict", content=content, headers=headers)
+    assert quick.status_code == routed.status_code == 422
+    assert quick.json() == routed.json()
 
 
 def test_other_paths_and_methods_are_untouched(fast: TestClient) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -39,6 +41,22 @@ def test_regression_model_has_no_probabilities(tmp_path: Path) -> None:
         bad = client.post("/predict", json={"records": [{"a": 1.0, "b": 2.5}]})
         assert bad.status_code == 422
         assert bad.json()["detail"][0]["loc"] == ["body", "records", 0, "b"]
+
+
+def test_a_model_answering_nan_or_infinity_gets_a_500_not_a_guess(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    model.coef_ = np.array([np.inf])  # a broken model: inf for a > 0, NaN for a == 0
+    save_artifacts(model, ModelMeta("broken", [Feature("a", "float")], target="y"), tmp_path)
+    app = create_app(Settings(_env_file=None, model_dir=tmp_path))
+    for lane in (app, partial(FastAPI.__call__, app)):  # the fast lane, then FastAPI's route
+        with TestClient(lane, raise_server_exceptions=False) as client:
+            for value in (0.0, 1.0):
+                response = client.post("/predict", json={"records": [{"a": value}]})
+                assert response.status_code == 500
+                assert "NaN or infinity" in response.json()["detail"]
+    assert "NaN or infinity" in caplog.text
 
 
 def test_mixed_type_features_reach_the_model_as_named_columns(tmp_path: Path) -> None:

@@ -99,6 +99,14 @@ def test_malformed_json_is_refused(client: TestClient) -> None:
     assert errors_of(response)[0][1] == "json_invalid"
 
 
+def test_a_lone_surrogate_in_a_key_is_refused_not_a_server_error(client: TestClient) -> None:
+    # Valid JSON, yet not encodable as UTF-8: the 422, which echoes the key, must still be sent.
+    body = '{"records": [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4,'
+    body += ' "petal_width": 0.2, "\\ud800": 1}]}'
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert errors_of(response) == [(("body", "records", 0), "string_unicode")]
+
+
 def test_oversized_body_is_refused_with_413(client: TestClient) -> None:
     _, max_body = limits(client)
     response = client.post(
