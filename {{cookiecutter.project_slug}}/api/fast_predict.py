@@ -54,19 +54,16 @@ class FastPredict:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request `handles` accepted."""
         body = await read_body(receive)
-        try:
-            records = self.request.validate_json(body)["records"]  # type: ignore[union-attr]
-        except ValidationError:
-            await self.app(scope, replay(body), send)  # FastAPI answers 422 its own way
-            return
         model: ServedModel = self.model  # type: ignore[assignment]
         try:
+            records = self.request.validate_json(body)["records"]  # type: ignore[union-attr]
             if len(records) <= INLINE_RECORDS:
                 answer = model.answer(records)
             else:
                 answer = await to_thread.run_sync(model.answer, records)
-        except NonFiniteOutput:
-            await self.app(scope, replay(body), send)  # FastAPI answers and logs the 500
+        except (ValidationError, NonFiniteOutput):
+            # FastAPI gives the error answer its own way: 422, or 500 with a log line.
+            await self.app(scope, replay(body), send)
             return
         headers = [(b"content-length", b"%d" % len(answer)), (b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})

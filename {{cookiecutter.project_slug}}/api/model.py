@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -57,9 +58,17 @@ class ServedModel:
     wants_frame: bool  # the scikit-learn model needs named or mixed-type columns: a DataFrame
     dtype: Any = np.float64  # of the matrix `score` takes when it does not want a DataFrame
 
-    @property
+    @cached_property
     def feature_names(self) -> list[str]:
         return [feature.name for feature in self.meta.features]
+
+    @cached_property
+    def _row_of(self) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+        """A record's values in feature order (built once: this runs for every record)."""
+        getter = itemgetter(*self.feature_names)
+        if len(self.feature_names) == 1:  # itemgetter of one key returns the value, not a 1-tuple
+            return lambda record: (getter(record),)
+        return getter
 
     def predict(self, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
         """Predictions (and class probabilities) for validated records, in request order."""
@@ -89,11 +98,7 @@ class ServedModel:
         return rendered
 
     def _rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        names = self.feature_names
-        getter = itemgetter(*names)
-        if len(names) == 1:  # itemgetter of one key returns the value, not a 1-tuple
-            return [(getter(record),) for record in records]
-        return [getter(record) for record in records]
+        return list(map(self._row_of, records))
 
     def _as_input(self, rows: list[tuple[Any, ...]]) -> Any:
         if not self.wants_frame:
@@ -146,9 +151,10 @@ def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
 def serve_onnx(session: Any, meta: ModelMeta, source: str) -> ServedModel:
     """Serve the checked ONNX export: a numeric matrix in, labels (and probabilities) out."""
     check_features(meta, source)
-    input_name = session.get_inputs()[0].name
+    model_input = session.get_inputs()[0]
+    input_name = model_input.name
     # Tree models are exported for float32 inputs (what scikit-learn's trees compare).
-    dtype = np.float32 if session.get_inputs()[0].type == "tensor(float)" else np.float64
+    dtype = np.float32 if model_input.type == "tensor(float)" else np.float64
     outputs = [output.name for output in session.get_outputs()]
     has_probabilities = len(outputs) > 1 and meta.classes is not None
     classes = meta.classes if has_probabilities else None
