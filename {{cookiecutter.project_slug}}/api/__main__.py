@@ -20,8 +20,10 @@ def main() -> int:
         return 2
     import uvicorn
 
+    # A factory, so that importing api.main loads no model; each worker builds its own app.
     uvicorn.run(
-        "api.main:app",
+        "api.main:create_app",
+        factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,

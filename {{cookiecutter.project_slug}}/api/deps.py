@@ -9,8 +9,12 @@ from fastapi import Depends, HTTPException, Request
 from api.model import ServedModel
 
 
-def served_model(request: Request) -> ServedModel:
-    """The loaded model, or 503 with the reason none is loaded."""
+async def served_model(request: Request) -> ServedModel:
+    """The loaded model, or 503 with the reason none is loaded.
+
+    Async only to run on the event loop: FastAPI runs a plain `def` dependency in a worker thread,
+    a hop that costs more than scoring one record.
+    """
     model: ServedModel | None = request.app.state.model
     if model is None:
         raise HTTPException(

@@ -1,7 +1,9 @@
-"""The FastAPI application: `uvicorn api.main:app`, or `python -m api` (host/port from settings).
+"""The FastAPI application, built by `create_app`: `python -m api` (host, port and workers from the
+settings) or `uvicorn --factory api.main:create_app`.
 
-The model is loaded once, when the app is created. A missing or broken model does not stop the
-server: /health answers, /ready and /predict answer 503 with the reason, and the log says it too.
+Importing this module loads nothing: the model is loaded when the app is created, once per worker.
+A missing or broken model does not stop the server: /health answers, /ready and /predict answer 503
+with the reason, and the log says it too.
 """
 
 from __future__ import annotations
@@ -9,22 +11,22 @@ from __future__ import annotations
 import json
 import logging
 import math
-from functools import partial
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Security
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import Receive, Scope, Send
+from starlette.middleware.cors import CORSMiddleware
 
 from {{ cookiecutter.module_name }}.artifacts import ArtifactError
 
-from api.fast_predict import FastPredict
 from api.limits import BodySizeLimit
 from api.model import NonFiniteOutput, ServedModel, load_model
+from api.openapi import add_schemas
 from api.routers import health, metadata, predict
 from api.schemas import predict_request_type
+from api.security import require_api_key, warn_if_exposed
 from api.settings import Settings
 
 logger = logging.getLogger("uvicorn.error")  # uvicorn's own logger: messages land in its output
@@ -65,28 +67,28 @@ async def non_finite_output(request: Request, error: NonFiniteOutput) -> JSONRes
 def clean(problem: dict[str, Any]) -> dict[str, Any]:
     if problem["type"] in ("too_long", "too_short"):  # the input is the whole batch
         return {k: v for k, v in problem.items() if k not in ("input", "ctx")}
-    value = problem.get("input")
-    if isinstance(value, float) and not math.isfinite(value):  # strict JSON has no NaN/Infinity
-        return {**problem, "input": str(value)}
+    if "input" in problem:  # a record echoed as the input of a "missing" error may hold a NaN
+        return {**problem, "input": finite_json(problem["input"])}
     return problem
 
 
-class App(FastAPI):
-    """FastAPI, with valid /predict requests answered by the fast lane (api/fast_predict.py)."""
+def finite_json(value: Any) -> Any:
+    """`value` with every NaN or infinity, at any depth, as a string: strict JSON has neither."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: finite_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [finite_json(item) for item in value]
+    return value
 
-    fast_lane: FastPredict | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.fast_lane is not None and self.fast_lane.handles(scope):
-            await self.fast_lane(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
-
-
-def create_app(settings: Settings | None = None) -> App:
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app on the model the settings name (uvicorn calls this with none: read from the env)."""
     settings = settings or Settings()
+    warn_if_exposed(settings)
     model, load_error = try_load(settings)
-    app = App(
+    app = FastAPI(
         title={{ cookiecutter.project_name | tojson }},  # noqa: E501, RUF100
         description={{ cookiecutter.description | tojson }},  # noqa: E501, RUF100
         version="0.1.0",
@@ -96,17 +98,24 @@ def create_app(settings: Settings | None = None) -> App:
     app.state.load_error = load_error
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(NonFiniteOutput, non_finite_output)
+    # Pure ASGI middleware only (no @app.middleware): the last added runs first.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+        )
+    # What serves the model needs a key when API_KEYS is set; health checks never do.
+    protected = [Security(require_api_key)] if settings.api_keys else []
+    refused = {401: {"description": "Missing or invalid API key."}} if settings.api_keys else None
     request_type = (
         predict_request_type(model.meta.features, settings.max_batch_size) if model else None
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.fast_lane = FastPredict(
-        partial(FastAPI.__call__, app), model, request_type, settings.max_body_bytes
-    )
+    predict_router, request_schemas = predict.build_router(request_type)
     app.include_router(health.router)
-    app.include_router(metadata.router)
-    app.include_router(predict.build_router(request_type))
+    app.include_router(metadata.router, dependencies=protected, responses=refused)
+    app.include_router(predict_router, dependencies=protected, responses=refused)
+    add_schemas(app, request_schemas)
     return app
-
-
-app = create_app()

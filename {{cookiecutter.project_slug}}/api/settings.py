@@ -6,21 +6,32 @@ else the server listens on loopback only unless told otherwise.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The URIs MLflow resolves: models:/<name>@<alias>, models:/<name>/<version>, runs:/<run id>/<path>.
 MODEL_URI_RE = re.compile(r"^(models:/[^/@\s]+(@[\w-]+|/\d+)|runs:/[0-9a-f]+/\S+)$")
+# What a browser sends in its Origin header: scheme://host[:port], no path, no trailing slash.
+ORIGIN_RE = re.compile(r"^https?://[^/\s]+$")
+MIN_KEY_LENGTH = 16
+NEW_KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class Settings(BaseSettings):
     """What the API serves and how much it accepts per request."""
 
+    # hide_input_in_errors: an error's text must not repeat a value (a key) into a log.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", protected_namespaces=()
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        protected_namespaces=(),
+        hide_input_in_errors=True,
     )
 
     model_dir: Path = Field(Path("models"), description="Directory written by the pipeline.")
@@ -34,6 +45,53 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     log_level: str = Field("info", pattern="^(critical|error|warning|info|debug|trace)$")
+    # NoDecode: comma-separated in the environment, not JSON. SecretStr: never shown in a repr.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Keys accepted on /metadata and /predict (none: the API is open).",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (none: no CORS headers).",
+    )
+
+    @property
+    def on_loopback(self) -> bool:
+        """True when HOST is reachable from this machine only."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:  # a host name: assume it is reachable from elsewhere
+            return False
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_api_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        # The message never repeats a key: it may end up in a log.
+        if any(len(key.get_secret_value()) < MIN_KEY_LENGTH for key in keys):
+            raise ValueError(
+                f"each key needs {MIN_KEY_LENGTH} characters or more; make one with {NEW_KEY_HINT}"
+            )
+        return keys
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        wrong = [origin for origin in origins if origin != "*" and not ORIGIN_RE.match(origin)]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(wrong)}: expected origins like https://app.example.com (scheme and"
+                " host, no path or trailing slash), or *"
+            )
+        return origins
 
     @field_validator("model_uri", mode="before")
     @classmethod

@@ -67,6 +67,21 @@ def test_non_finite_number_is_refused(client: TestClient) -> None:
     assert errors_of(response) == [(("body", "records", 0, "sepal_length"), "finite_number")]
 
 
+def test_non_finite_number_echoed_in_a_record_is_refused_not_a_server_error(
+    client: TestClient,
+) -> None:
+    # The "missing" errors echo the whole record, NaN included, which strict JSON cannot carry.
+    body = '{"records": [{"sepal_length": NaN, "sepal_width": Infinity}]}'
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert errors_of(response) == [
+        (("body", "records", 0, "sepal_length"), "finite_number"),
+        (("body", "records", 0, "sepal_width"), "finite_number"),
+        (("body", "records", 0, "petal_length"), "missing"),
+        (("body", "records", 0, "petal_width"), "missing"),
+    ]
+    assert response.json()["detail"][2]["input"] == {"sepal_length": "nan", "sepal_width": "inf"}
+
+
 def test_empty_batch_is_refused(client: TestClient) -> None:
     assert errors_of(client.post("/predict", json={"records": []})) == [
         (("body", "records"), "too_short")

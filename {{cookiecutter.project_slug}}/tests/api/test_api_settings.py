@@ -11,6 +11,9 @@ from pydantic import ValidationError
 
 from api.settings import Settings
 
+KEY = "k1-" + "a" * 29
+OTHER_KEY = "k2-" + "b" * 29
+
 
 def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODEL_DIR", "elsewhere")
@@ -72,9 +75,74 @@ def test_a_bad_setting_stops_the_server_with_one_clear_message(tmp_path: Path) -
     assert "Traceback" not in result.stderr
 
 
-def test_importing_the_app_does_not_import_mlflow(tmp_path: Path) -> None:
+def test_importing_the_app_module_builds_no_app_and_imports_no_mlflow(tmp_path: Path) -> None:
     # A fresh interpreter: this test process may have imported mlflow for other tests.
-    code = "import sys, api.main; print('mlflow' in sys.modules, 'pandas' in sys.modules)"
+    code = "import sys, api.main; print('mlflow' in sys.modules, hasattr(api.main, 'app'))"
     result = run_python(["-c", code], MODEL_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[0] == "False"
+    assert result.stdout.split() == ["False", "False"]
+    assert "Serving without a model" not in result.stderr  # no model load was even tried
+
+
+def test_python_m_api_runs_the_app_factory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import uvicorn
+    from uvicorn.importer import import_from_string
+
+    from api.__main__ import main
+    from api.main import create_app
+
+    calls: list[tuple[str, dict]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("PORT", "8123")
+    assert main() == 0
+    [(target, options)] = calls
+    assert import_from_string(target) is create_app
+    assert options["factory"] is True
+    assert options["port"] == 8123
+
+
+def test_api_keys_and_cors_origins_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_KEYS", f" {KEY}, {OTHER_KEY} ,")
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example.com,http://localhost:3000")
+    settings = Settings(_env_file=None)
+    assert [key.get_secret_value() for key in settings.api_keys] == [KEY, OTHER_KEY]
+    assert settings.cors_origins == ["https://app.example.com", "http://localhost:3000"]
+
+
+def test_api_keys_and_cors_are_off_by_default(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("API_KEYS=\nCORS_ORIGINS=\n", encoding="utf-8")
+    for settings in (Settings(_env_file=None), Settings(_env_file=env_file)):
+        assert (settings.api_keys, settings.cors_origins) == ([], [])
+
+
+def test_short_api_keys_are_refused_without_repeating_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_KEYS", f"{KEY},guessable-key")
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    assert "secrets.token_urlsafe(32)" in str(refused.value)
+    assert "guessable-key" not in str(refused.value)
+    assert KEY not in str(refused.value)
+
+
+def test_api_keys_are_hidden_in_the_settings_repr() -> None:
+    settings = Settings(_env_file=None, api_keys=KEY)
+    assert [key.get_secret_value() for key in settings.api_keys] == [KEY]
+    assert KEY not in repr(settings)
+    assert KEY not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://app.example.com/", "app.example.com", "https://a.example.com/path"], ids=str
+)
+def test_cors_origins_browsers_never_send_are_refused(origin: str) -> None:
+    with pytest.raises(ValidationError, match="expected origins like"):
+        Settings(_env_file=None, cors_origins=origin)
+
+
+def test_a_bad_api_key_stops_the_server_without_printing_it(tmp_path: Path) -> None:
+    result = run_python(["-m", "api"], API_KEYS="guessable-key", MODEL_DIR=str(tmp_path))
+    assert result.returncode == 2
+    assert "ERROR: setting API_KEYS:" in result.stderr
+    assert "guessable-key" not in result.stderr + result.stdout

@@ -1,0 +1,166 @@
+"""The lean /predict route: the model's own answer, and FastAPI's own error answers and docs.
+
+The route validates the raw body itself (api/json_body.py) instead of declaring a `Body()`
+parameter; these tests hold it to what FastAPI does with such a parameter, on both runtimes.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the reference route's body type,
+# which lives in a function's closure, not in the module's globals.
+import asyncio
+import dataclasses
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import pytest
+from conftest import FEATURES, SavedModel, settings_for
+from fastapi import Body, FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.testclient import TestClient
+
+from api.deps import served_model
+from api.main import create_app, validation_error
+from api.model import ServedModel
+from api.routers.predict import INLINE_RECORDS
+from api.schemas import predict_request_type
+
+LARGE = INLINE_RECORDS + 1
+MAX_BATCH = 500
+
+
+@pytest.fixture(scope="module", params=["scikit-learn", "onnx"])
+def app(request: pytest.FixtureRequest) -> FastAPI:
+    """The app on each runtime: the iris pipeline (scikit-learn) and the forest with its export."""
+    fixture = "iris_model" if request.param == "scikit-learn" else "forest_model"
+    saved: SavedModel = request.getfixturevalue(fixture)
+    settings = settings_for(saved.model_dir, max_batch_size=MAX_BATCH, max_body_bytes=100_000)
+    app = create_app(settings)
+    assert app.state.model.runtime == request.param
+    app.state.saved = saved
+    return app
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def reference(app: FastAPI) -> Iterator[TestClient]:
+    """What FastAPI answers for the same body type declared as a `Body()` parameter."""
+    request_type = predict_request_type(app.state.model.meta.features, MAX_BATCH)
+    reference = FastAPI()
+    reference.add_exception_handler(RequestValidationError, validation_error)
+
+    @reference.post("/predict")
+    def predict(body: Annotated[request_type, Body()]) -> dict:  # type: ignore[valid-type]
+        return {}
+
+    with TestClient(reference) as test_client:
+        yield test_client
+
+
+def batch(saved: SavedModel, size: int) -> list[dict[str, float]]:
+    rows = saved.sample.to_dict("records")
+    return [{name: rows[i % len(rows)][name] for name in FEATURES} for i in range(size)]
+
+
+@pytest.mark.parametrize("size", [1, 3, LARGE], ids=["one", "three", "large"])
+def test_the_route_sends_the_models_answer(app: FastAPI, client: TestClient, size: int) -> None:
+    saved: SavedModel = app.state.saved
+    records = batch(saved, size)
+    response = client.post("/predict", json={"records": records})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == app.state.model.answer(records)
+    rows = saved.sample.iloc[[i % len(saved.sample) for i in range(size)]]
+    assert response.json()["predictions"] == saved.estimator.predict(rows).tolist()
+
+
+RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+JSON = {"content-type": "application/json"}
+INVALID = {
+    "wrong-type": ({"records": [{**RECORD, "petal_width": "wide"}]}, JSON),
+    "missing": ({"records": [{"sepal_length": 5.1}]}, JSON),
+    "extra": ({"records": [{**RECORD, "colour": "blue"}]}, JSON),
+    "empty-batch": ({"records": []}, JSON),
+    "over-the-limit": ({"records": [RECORD] * (MAX_BATCH + 1)}, JSON),
+    "not-an-object": ([RECORD], JSON),
+    "null": (b"null", JSON),
+    "no-body": (b"", JSON),
+    "nan": (b'{"records": [{"sepal_length": NaN}]}', JSON),
+    "malformed": (b'{"records": [', JSON),
+    "lone-surrogate": (b'{"records": [{"\\ud800": 1}]}', JSON),
+    "not-utf8": (b'{"records": ["\xff"]}', JSON),
+    "nested-too-deep": (b"[" * 50_000, JSON),
+    "text-plain": ({"records": [RECORD]}, {"content-type": "text/plain"}),
+    "form": ({"records": [RECORD]}, {"content-type": "application/x-www-form-urlencoded"}),
+    "no-content-type": ({"records": [RECORD]}, {}),
+}
+
+
+@pytest.mark.parametrize(("body", "headers"), INVALID.values(), ids=INVALID.keys())
+def test_invalid_bodies_get_fastapis_own_answer(
+    client: TestClient, reference: TestClient, body: Any, headers: dict[str, str]
+) -> None:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    ours = client.post("/predict", content=content, headers=headers)
+    theirs = reference.post("/predict", content=content, headers=headers)
+    assert ours.status_code == theirs.status_code
+    assert ours.status_code in (400, 422)
+    assert ours.content == theirs.content
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/x+json"])
+def test_json_content_types_are_served(app: FastAPI, client: TestClient, content_type: str) -> None:
+    body = json.dumps({"records": batch(app.state.saved, 1)})
+    response = client.post("/predict", content=body, headers={"content-type": content_type})
+    assert response.status_code == 200
+
+
+def test_the_body_schema_is_documented_as_fastapi_documents_it(
+    client: TestClient, reference: TestClient
+) -> None:
+    ours, theirs = client.get("/openapi.json").json(), reference.get("/openapi.json").json()
+    operation = ours["paths"]["/predict"]["post"]
+    assert operation["requestBody"] == theirs["paths"]["/predict"]["post"]["requestBody"]
+    for name in ("PredictRequest", "Record"):
+        assert ours["components"]["schemas"][name] == theirs["components"]["schemas"][name]
+    assert {"200", "413", "422", "503"} <= set(operation["responses"])
+
+
+def test_large_batches_are_scored_off_the_event_loop(app: FastAPI, client: TestClient) -> None:
+    """A large batch must not stall the other requests; a small one is not worth a thread hop."""
+    served: ServedModel = app.state.model
+    on_loop: list[bool] = []
+
+    def watched_score(inputs: Any) -> Any:
+        on_loop.append(running_on_event_loop())
+        return served.score(inputs)
+
+    watched = dataclasses.replace(served, score=watched_score)
+
+    async def watched_model() -> ServedModel:
+        return watched
+
+    app.dependency_overrides[served_model] = watched_model
+    try:
+        for size in (1, LARGE):
+            records = batch(app.state.saved, size)
+            assert client.post("/predict", json={"records": records}).status_code == 200
+    finally:
+        app.dependency_overrides.clear()
+    assert on_loop == [True, False]
+
+
+def running_on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_other_methods_are_refused(client: TestClient) -> None:
+    assert client.get("/predict").status_code == 405
