@@ -4,7 +4,8 @@
 
 Bakes the default project (or uses --project, already after `make init` and `make repro`), then on
 this machine, in this one run, with wrk (Debian's `wrk`) sending a bounded load on loopback:
-  * the generated API (`python -m api`, ONNX runtime) on single-record and 1,000-record /predict;
+  * the generated API (`python -m api`, ONNX runtime, API keys on as in production: every request
+    to every server carries the key) on single-record and 1,000-record /predict;
   * the same API with the model's scoring replaced by a constant answer (an ablation: what is
     left is the API's own cost per request: HTTP, validation, rows, rendering);
   * the same API forced onto the scikit-learn model (no model.onnx), for the fallback's figures;
@@ -26,6 +27,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -42,6 +44,8 @@ from pathlib import Path
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+API_KEY = secrets.token_urlsafe(32)  # the generated API's API_KEYS; the other servers ignore it
+AUTHORIZATION = f"Bearer {API_KEY}"
 BARE_APP = """
 async def app(scope, receive, send):
     if scope["type"] != "http":
@@ -106,6 +110,7 @@ def free_port() -> int:
 def post(port: int, path: str, body: bytes, timeout: float = 5) -> int:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST")
     request.add_header("Content-Type", "application/json")
+    request.add_header("Authorization", AUTHORIZATION)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
@@ -150,6 +155,7 @@ def wrk(port: int, path: str, body: bytes, duration: int, connections: int) -> d
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.headers["Authorization"] = "{AUTHORIZATION}"\n'
             f"wrk.body = {json.dumps(body.decode())}\n"
         )
     output = subprocess.run(
@@ -248,7 +254,8 @@ class Server:
         self.process, self.cold = start(command, self.cwd, env, self.port, self.path, self.single)
         if self.runtime is not None:  # a row must measure what its name says
             url = f"http://127.0.0.1:{self.port}/metadata"
-            with urllib.request.urlopen(url, timeout=10) as response:
+            request = urllib.request.Request(url, headers={"Authorization": AUTHORIZATION})
+            with urllib.request.urlopen(request, timeout=10) as response:
                 runtime = json.loads(response.read())["runtime"]
             if runtime != self.runtime:
                 sys.exit(f"{self.name}: the API serves {runtime}, not {self.runtime}")
@@ -309,7 +316,7 @@ def main() -> None:
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     # One worker for every generated-API server, whatever the project's .env says: the stub lives in it.
-    env = {"DVC_NO_ANALYTICS": "1", "LOG_LEVEL": "warning", "WORKERS": "1"}
+    env = {"DVC_NO_ANALYTICS": "1", "LOG_LEVEL": "warning", "WORKERS": "1", "API_KEYS": API_KEY}
 
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         project = prepare_project(args.project, Path(tmp), args.python).resolve()

@@ -16,6 +16,7 @@ import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from conftest import TEMPLATE_DIR, run
@@ -140,23 +141,29 @@ def test_image_runs_as_non_root_with_a_healthcheck(image: str) -> None:
     assert '"api.healthcheck"' in healthcheck
 
 
+class Container(NamedTuple):
+    name: str
+    port: int
+    server: MakeServer  # `make run-image`, attached: its output is the container's log
+
+
 @pytest.fixture(scope="module")
-def container(image: str, trained_project: Path) -> Iterator[tuple[str, int]]:
-    """`make run-image` on a free port; yields (container name, port)."""
+def container(image: str, trained_project: Path) -> Iterator[Container]:
+    """`make run-image` on a free port (no API keys passed)."""
     name = f"template-test-{os.getpid()}"
     flags = (f"CONTAINER={' '.join(PODMAN)}", f"RUN_FLAGS={RUN_FLAGS} --name {name}")
     server = MakeServer(trained_project, "run-image", *flags, env={"PORT": "{port}"})
     try:
         server.wait_until_answering("/health", deadline_s=180)
-        yield name, server.port
+        yield Container(name, server.port, server)
     finally:
         podman("rm", "--force", name, check=False)
         server.stop(timeout=60)
 
 
 @pytest.mark.full
-def test_container_answers_health_ready_and_predict(container: tuple[str, int]) -> None:
-    _, port = container
+def test_container_answers_health_ready_and_predict(container: Container) -> None:
+    port = container.port
     assert call(port, "GET", "/health") == (200, {"status": "ok"})
     deadline = time.monotonic() + 60
     while call(port, "GET", "/ready")[0] != 200 and time.monotonic() < deadline:
@@ -170,20 +177,26 @@ def test_container_answers_health_ready_and_predict(container: tuple[str, int]) 
 
 
 @pytest.mark.full
-def test_container_healthcheck_passes(container: tuple[str, int]) -> None:
-    name, _ = container
+def test_container_warns_when_it_serves_without_api_keys(container: Container) -> None:
+    # HOST=0.0.0.0 in the image: without `-e API_KEYS=...` the model answers anyone who reaches it.
+    assert "without API_KEYS" in container.server.output()
+
+
+@pytest.mark.full
+def test_container_healthcheck_passes(container: Container) -> None:
+    name = container.name
     assert podman("healthcheck", "run", name, check=False).returncode == 0
 
 
 @pytest.mark.full
-def test_container_process_is_not_root(container: tuple[str, int]) -> None:
-    name, _ = container
+def test_container_process_is_not_root(container: Container) -> None:
+    name = container.name
     assert podman("exec", name, "id", "-u").stdout.strip() == "10001"
 
 
 @pytest.mark.full
-def test_image_holds_no_secrets_data_or_mlflow_store(container: tuple[str, int]) -> None:
-    name, _ = container
+def test_image_holds_no_secrets_data_or_mlflow_store(container: Container) -> None:
+    name = container.name
     assert podman("exec", name, "ls", "-A", "/app").stdout.split() == ["models"]
     assert sorted(podman("exec", name, "ls", "-A", "/app/models").stdout.split()) == [
         "model.joblib",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.full
 
 RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 CLASSES = ["setosa", "versicolor", "virginica"]
+API_KEY = "template-test-key-" + "k" * 24
 
 
 def start_server(project: Path, **settings: str) -> MakeServer:
@@ -152,3 +155,35 @@ def test_a_bad_setting_stops_make_serve_with_one_message(trained_project: Path) 
     assert result.returncode != 0
     assert "ERROR: setting PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def status_with(port: int, method: str, path: str, headers: dict[str, str], body: object = None) -> int:
+    """The status of one request with extra headers (servers.call sends none)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_api_keys_protect_the_model_but_not_the_probes(trained_project: Path) -> None:
+    served = start_server(trained_project, API_KEYS=API_KEY)
+    port = served.port
+    try:
+        assert call(port, "GET", "/health")[0] == 200
+        assert call(port, "GET", "/ready")[0] == 200
+        status, body = call(port, "POST", "/predict", {"records": [RECORD]})
+        assert (status, "API key" in body["detail"]) == (401, True)
+        assert call(port, "GET", "/metadata")[0] == 401
+        bearer = {"Authorization": f"Bearer {API_KEY}"}
+        assert status_with(port, "POST", "/predict", bearer, {"records": [RECORD]}) == 200
+        assert status_with(port, "GET", "/metadata", {"X-API-Key": API_KEY}) == 200
+        assert status_with(port, "GET", "/metadata", {"X-API-Key": API_KEY[:-1]}) == 401
+    finally:
+        output = served.stop()
+    assert API_KEY not in output
+    assert "without API_KEYS" not in output  # on loopback: no warning
