@@ -51,6 +51,11 @@ lock-project: venv ## Re-pin the generated project's lock files from its require
 	cd "$(PROJECT)" && for name in requirements requirements-dev requirements-serve \
 		requirements-remote-s3 requirements-remote-gs requirements-remote-azure; do \
 		../$(LOCK) --custom-compile-command "make pin-dependencies" $$name.in -o $$name.txt; done
+	$(MAKE) import-names
+
+.PHONY: import-names
+import-names: venv ## Refresh hooks/import_names.json (import names of the locked packages) from the project's locks
+	$(BIN)/python hooks/refresh_import_names.py
 
 .PHONY: clean
 clean: ## Remove the venv, caches and baked projects

@@ -58,6 +58,64 @@ BAD_ANSWERS = [
     pytest.param(["include_api=maybe"], "include_api: 'maybe' must be 'yes' or 'no'", id="include-api"),
     pytest.param(["project_name=   "], "project_name: must not be empty", id="empty-name"),
     pytest.param(['description=a """ b'], "description: must be one line without triple quotes", id="description"),
+    # Import names of locked dependencies, read from the packages' metadata (hooks/import_names.json).
+    *[
+        pytest.param(
+            [f"module_name={module}"],
+            f"module_name: {module!r} clashes with a package or folder the project uses ({owner})",
+            id=f"module-shadows-{module}",
+        )
+        for module, owner in [
+            ("yaml", "PyYAML"),
+            ("sklearn", "scikit-learn"),
+            ("dotenv", "python-dotenv"),
+            ("psycopg_binary", "psycopg-binary"),
+            ("skops", "skops"),
+            ("onnx", "onnx"),
+            ("scipy", "scipy"),
+            ("test", "Python's own test package"),
+            ("api", "the project's api/ folder"),
+        ]
+    ],
+    # Trailing newlines and characters that break the Makefile, workflows, .dvc/config or `make init`.
+    pytest.param(
+        ["image_registry=ghcr.io/me\n"], "image_registry: 'ghcr.io/me\\n' contains a line break", id="registry-nl"
+    ),
+    pytest.param(["author_email=me@example.com\n"], "author_email: 'me@example.com\\n' contains a line", id="email-nl"),
+    pytest.param(["project_slug=my-project\n"], "project_slug: 'my-project\\n' contains a line", id="slug-newline"),
+    pytest.param(["description=one\ttwo"], "description: 'one\\ttwo' contains a line break, a control", id="tab"),
+    pytest.param(["author_name=A\u2028B"], "author_name: 'A\\u2028B' contains a line break", id="unicode-line-sep"),
+    pytest.param(["project_name=caf\udcff"], "project_name: 'caf\\udcff' contains a line break", id="not-utf8"),
+    pytest.param(
+        ['author_email=a"b@example.com'], "author_email: 'a\"b@example.com' is not an e-mail", id="email-quote"
+    ),
+    pytest.param(["author_email=a'b@example.com"], 'author_email: "a\'b@example.com" is not', id="email-apostrophe"),
+    pytest.param(["author_email=a\\b@example.com"], "author_email: 'a\\\\b@example.com' is not", id="email-backslash"),
+    pytest.param(["author_email=a;b@example.com"], "author_email: 'a;b@example.com' is not", id="email-semicolon"),
+    pytest.param(["dvc_remote_url=../a,b"], "dvc_remote_url: '../a,b' contains ','", id="remote-comma"),
+    pytest.param(["dvc_remote_url=../a#b"], "dvc_remote_url: '../a#b' contains '#'", id="remote-hash"),
+    pytest.param(["dvc_remote_url=s3://b/x;y"], "dvc_remote_url: 's3://b/x;y' contains ';'", id="remote-semicolon"),
+    pytest.param(['dvc_remote_url="../a"'], "dvc_remote_url: '\"../a\"' contains '\"'", id="remote-quote"),
+    pytest.param(["dvc_remote_url=../a\n"], "dvc_remote_url: '../a\\n' contains a line break", id="remote-newline"),
+    # Answers are text, never templates.
+    pytest.param(
+        ["project_name={% raw %}"], "project_name: '{% raw %}' contains Jinja template syntax", id="jinja-raw"
+    ),
+    pytest.param(["project_name={{ 7 * 7 }}"], "project_name: '{{ 7 * 7 }}' contains Jinja", id="jinja-expression"),
+    pytest.param(["description={# note"], "description: '{# note' contains Jinja template syntax", id="jinja-comment"),
+    pytest.param(["author_name=x %}"], "author_name: 'x %}' contains Jinja template syntax", id="jinja-closer"),
+    pytest.param(["image_name={{x}}"], "image_name: '{{x}}' contains Jinja template syntax", id="jinja-image"),
+    # Lengths: a 300-character module name used to fail with "File name too long" and leave files behind.
+    pytest.param(
+        ["module_name=" + "m" * 300], "module_name: 'mmmmmmmmmmmmmmmmmmmmmmmm'... is 300", id="module-300-chars"
+    ),
+    pytest.param(["module_name=" + "m" * 65], "is 65 characters long; use at most 64", id="module-65-chars"),
+    pytest.param(["project_slug=" + "s" * 300], "is 300 characters long; use at most 64", id="slug-300-chars"),
+    pytest.param(
+        ["project_name=" + "P" * 300], "project_slug: 'pppppppppppppppppppppppp'... is 300", id="derived-slug"
+    ),
+    pytest.param(["image_name=" + "i" * 250], "registries accept at most 255", id="image-reference-too-long"),
+    pytest.param(["author_email=" + "e" * 250 + "@example.com"], "at most 254 characters", id="email-too-long"),
 ]
 
 
@@ -69,6 +127,34 @@ def test_bad_answer_is_refused_with_a_clear_message(tmp_path: Path, answers: lis
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert list(tmp_path.iterdir()) == [], "a refused bake must leave nothing behind"
+
+
+def test_a_jinja_payload_in_an_answer_never_runs(tmp_path: Path) -> None:
+    """cookiecutter renders answers given on the command line: they must stay text, not run as templates."""
+    marker = tmp_path / "payload-ran"
+    payload = f"{{{{ cycler.__init__.__globals__.os.system('touch {marker}') }}}}"
+    output = tmp_path / "out"
+    result = cookiecutter_cli(output, f"project_name={payload}", "project_slug=safe", "module_name=safe")
+
+    assert result.returncode != 0
+    assert "project_name: " in result.stderr and "contains Jinja template syntax" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not marker.exists(), "the answer was executed as a template"
+    assert not output.exists() or list(output.iterdir()) == []
+
+
+def test_interactive_answers_are_checked_like_command_line_ones(tmp_path: Path) -> None:
+    """Typed answers go through the same checks (cookiecutter shows extra_context values as prompt defaults)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--output-dir", str(tmp_path), str(TEMPLATE_DIR)],
+        input="My Project\n\nyaml\n" + "\n" * 20,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "module_name: 'yaml' clashes with a package or folder the project uses (PyYAML)" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
