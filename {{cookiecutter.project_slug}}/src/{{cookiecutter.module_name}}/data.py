@@ -175,7 +175,7 @@ def as_numbers(column: pd.Series) -> pd.Series:
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
         raise PipelineError(
-            f"column {column.name!r} holds an infinite value ({column.iloc[row]!r}, row"
+            f"column {column.name!r} holds an infinite value ({column.iloc[row]}, row"
             f" {row + 1} of the data): replace it with a number, or leave the cell empty."
         )
     return values
