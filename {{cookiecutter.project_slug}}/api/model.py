@@ -66,9 +66,7 @@ class ServedModel:
     @cached_property
     def _converters(self) -> list[Callable[[Any], Any]]:
         """Per feature, value -> model input: the same rules as training (kinds.py)."""
-        return [
-            numeric_value if f.kind == NUMERIC else category_text for f in self.meta.features
-        ]
+        return [numeric_value if f.kind == NUMERIC else category_text for f in self.meta.features]
 
     @cached_property
     def _row_of(self) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
@@ -108,12 +106,17 @@ class ServedModel:
         """Per feature, the converted values of every record."""
         rows = map(self._row_of, records)
         columns = zip(*rows, strict=True) if len(records) > 1 else ([v] for v in next(rows))
-        return [list(map(convert, column)) for convert, column in zip(self._converters, columns)]
+        return [
+            list(map(convert, column))
+            for convert, column in zip(self._converters, columns, strict=True)
+        ]
 
     def _as_input(self, columns: list[list[Any]]) -> Any:
         if not self.wants_frame:
             return {
-                f.name: np.array(values, dtype=self.dtype if f.kind == NUMERIC else object).reshape(-1, 1)
+                f.name: np.array(values, dtype=self.dtype if f.kind == NUMERIC else object).reshape(
+                    -1, 1
+                )
                 for f, values in zip(self.meta.features, columns, strict=True)
             }
         import pandas as pd  # only for the scikit-learn runtime
@@ -191,7 +194,9 @@ def serve_onnx(session: Any, meta: ModelMeta, source: str) -> ServedModel:
         labels, *probabilities = session.run(wanted, feeds)
         if regression:  # (n, 1) float32 or float64 values
             return labels.ravel().astype(np.float64).tolist(), None
-        return labels.ravel().tolist(), onnx_probabilities(probabilities[0]) if probabilities else None
+        return labels.ravel().tolist(), onnx_probabilities(
+            probabilities[0]
+        ) if probabilities else None
 
     return ServedModel(meta, source, "onnx", classes, score, wants_frame=False, dtype=dtype)
 

@@ -19,7 +19,7 @@ from {{ cookiecutter.module_name }}.kinds import Feature
 # infinity. Refused for every model, so both runtimes answer the same.
 FLOAT32_MAX = 3.4028234663852886e38
 
-# Strict: "5.1" is not a number and 1 is not a bool; a finite number is required (NaN breaks models).
+# Strict: "5.1" is not a number and 1 is not a bool; numbers must be finite (NaN breaks models).
 FIELD_TYPES: dict[str, Any] = {
     "float": Annotated[
         float, Field(strict=True, allow_inf_nan=False, ge=-FLOAT32_MAX, le=FLOAT32_MAX)

@@ -1,5 +1,5 @@
 """Fixtures for the pipeline tests: tiny frames, checked params pointed at tmp_path, a throwaway
-MLflow store. Shared data and helpers live in support.py; the API tests have tests/api/conftest.py."""
+MLflow store. Shared data and helpers live in support.py; API fixtures in tests/api/conftest.py."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ sys.path, see pyproject.toml), so no test imports from a conftest."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,9 @@ def mixed_frame(rows: int = 200, seed: int = 0) -> pd.DataFrame:
     frame.loc[rng.random(rows) < 0.1, "city"] = None
     frame.loc[rng.random(rows) < 0.1, "member"] = None
     frame["label"] = np.where(frame["income"] > 50_000, "high", "low")
-    frame["price"] = (frame["income"] / 1_000 + 3 * frame["grade"] + rng.normal(0, 1, rows)).round(3)
+    frame["price"] = (frame["income"] / 1_000 + 3 * frame["grade"] + rng.normal(0, 1, rows)).round(
+        3
+    )
     return frame
 
 
@@ -54,7 +57,9 @@ def composed(*overrides: str) -> dict[str, Any]:
 
     cfg = compose(list(overrides), config_dir=CONFIG_DIR)
     raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    if "n_estimators" in raw["model"]["estimator"] and not any("n_estimators" in o for o in overrides):
+    if "n_estimators" in raw["model"]["estimator"] and not any(
+        "n_estimators" in o for o in overrides
+    ):
         raw["model"]["estimator"]["n_estimators"] = 5
     if not Path(raw["data"]["source"]).is_absolute():
         raw["data"]["source"] = str(PROJECT_ROOT / raw["data"]["source"])
@@ -69,7 +74,7 @@ def params(tmp_path: Path, *overrides: str) -> Params:
 
 
 def write_params(path: Path, raw: dict[str, Any]) -> Path:
-    """A params.yaml for the stage commands (run them with cwd = path.parent: paths are relative)."""
+    """A params.yaml for the stage commands (run them in path.parent: paths are relative)."""
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path
 
@@ -95,3 +100,77 @@ def fit_pipeline(
 
 def iris_frame() -> pd.DataFrame:
     return pd.read_csv(PROJECT_ROOT / "data/external/iris.csv")
+
+
+# --- the API tests' models (tests/api/); api is imported only inside these functions ------------
+
+MAX_BATCH = 5
+MAX_BODY = 4096
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    estimator: Any
+    meta: Any  # ModelMeta, with the artifact hashes save_artifacts recorded
+    model_dir: Path
+    sample: pd.DataFrame  # a few training rows (raw values), to compare the API with the estimator
+
+
+def iris_xy() -> tuple[pd.DataFrame, pd.Series]:
+    frame = iris_frame()
+    return frame[IRIS_FEATURES], frame["species"]
+
+
+def iris_meta(**overrides: object) -> Any:
+    from {{ cookiecutter.module_name }}.artifacts import ModelMeta
+    from {{ cookiecutter.module_name }}.kinds import Feature
+
+    values: dict[str, Any] = {
+        "model_name": "iris-test",
+        "features": [Feature(name, "float") for name in IRIS_FEATURES],
+        "target": "species",
+        "classes": IRIS_CLASSES,
+        "run_id": "0123abcd",
+        "model_version": None,
+        "git_commit": "f" * 40,
+        "git_dirty": False,
+        "data_hash": "a" * 64,
+        "config_name": "config",
+        "trained_at": "2025-01-01T00:00:00+00:00",
+        "metrics": {"accuracy": 0.97},
+    }
+    return ModelMeta(**{**values, **overrides})
+
+
+def settings_for(model_dir: Path, **overrides: object) -> Any:
+    from api.settings import Settings
+
+    # _env_file=None: the project's own .env must not leak into the tests.
+    values: dict[str, Any] = {
+        "model_dir": model_dir,
+        "lineage_file": model_dir / "lineage.json",  # where the test models keep theirs
+        "max_batch_size": MAX_BATCH,
+        "max_body_bytes": MAX_BODY,
+    }
+    return Settings(_env_file=None, **{**values, **overrides})
+
+
+def save_pipeline(
+    model_dir: Path, frame: pd.DataFrame, target: str, task: str = "classification", *overrides: str
+) -> SavedModel:
+    """The project's pipeline fitted on frame and saved as training saves it (with its checked
+    ONNX export when there is one)."""
+    from dataclasses import replace
+
+    from {{ cookiecutter.module_name }}.artifacts import ModelMeta, save_artifacts
+    from {{ cookiecutter.module_name }}.onnx_export import export_onnx
+
+    model, features, x, _ = fit_pipeline(model_dir, frame, target, task, *overrides)
+    classes = [str(c) for c in model.classes_] if task == "classification" else None
+    meta = ModelMeta("test-model", features, target, task=task, classes=classes, metrics={"m": 1.0})
+    exported = export_onnx(model, x, features)
+    if exported is not None:
+        meta = replace(meta, onnx_parity={"checked_rows": exported.checked_rows})
+    meta = save_artifacts(model, meta, model_dir / "models", exported.model if exported else None)
+    sample = frame.drop(columns=[c for c in ("label", "price", "species") if c in frame]).head(8)
+    return SavedModel(model, meta, model_dir / "models", sample)

@@ -45,11 +45,16 @@ def mixed_model(tmp_path: Path) -> Path:
     ("change", "message"),
     [
         (lambda raw: raw["data"].update(source="missing.csv"), "data file not found"),
-        (lambda raw: raw["data"].update(test_sise=0.3), "params.yaml: data.test_sise: unknown setting"),
+        (
+            lambda raw: raw["data"].update(test_sise=0.3),
+            "params.yaml: data.test_sise: unknown setting",
+        ),
     ],
     ids=["missing-file", "misspelt-key"],
 )
-def test_the_data_stage_reports_a_mistake_and_writes_nothing(tmp_path: Path, change, message: str) -> None:
+def test_the_data_stage_reports_a_mistake_and_writes_nothing(
+    tmp_path: Path, change, message: str
+) -> None:
     raw = support.composed()
     change(raw)
     support.write_params(tmp_path / "params.yaml", raw)
@@ -62,10 +67,14 @@ def test_predict_cli_writes_predictions(mixed_model: Path) -> None:
     rows = mixed_model.parent / "rows.csv"
     support.mixed_frame(30, seed=3).drop(columns=["label", "price"]).to_csv(rows, index=False)
     out = mixed_model.parent / "out.csv"
-    result = run_module("predict", str(rows), str(out), "--model-dir", str(mixed_model), cwd=mixed_model)
+    result = run_module(
+        "predict", str(rows), str(out), "--model-dir", str(mixed_model), cwd=mixed_model
+    )
     assert result.returncode == 0, result.stderr
     predictions = pd.read_csv(out)
-    assert len(predictions) == 30 and {"prediction", "proba_high", "proba_low"} <= set(predictions.columns)
+    assert len(predictions) == 30 and {"prediction", "proba_high", "proba_low"} <= set(
+        predictions.columns
+    )
 
 
 def test_predict_cli_without_a_model_says_to_train(tmp_path: Path) -> None:
@@ -89,7 +98,11 @@ def test_predict_frame_names_missing_and_non_numeric_columns(mixed_model: Path) 
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("[]", "expected a JSON object"), ("null", "expected a JSON object"), ("{}", "missing field(s)")],
+    [
+        ("[]", "expected a JSON object"),
+        ("null", "expected a JSON object"),
+        ("{}", "missing field(s)"),
+    ],
 )
 def test_damaged_metadata_is_named(mixed_model: Path, content: str, message: str) -> None:
     (mixed_model / "model_meta.json").write_text(content, encoding="utf-8")
@@ -99,7 +112,7 @@ def test_damaged_metadata_is_named(mixed_model: Path, content: str, message: str
 
 def test_a_damaged_model_file_is_refused_with_a_reason(mixed_model: Path) -> None:
     (mixed_model / "model.joblib").write_bytes(b"not a pickle")
-    with pytest.raises(ArtifactError, match="is not the file model_meta.json describes"):
+    with pytest.raises(ArtifactError, match=r"is not the file model_meta\.json describes"):
         load_artifacts(mixed_model)
 
 
@@ -117,7 +130,9 @@ def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path: Path) -> None:
     assert (tmp_path / "out.txt").read_text(encoding="utf-8") == "whole"
 
 
-def test_tracking_uri_prefers_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_tracking_uri_prefers_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from {{ cookiecutter.module_name }}.tracking import DEFAULT_TRACKING_URI, flatten, tracking_uri
 
     monkeypatch.chdir(tmp_path)  # no .env here

@@ -39,11 +39,22 @@ def fake_package(root: Path) -> Path:
 
 def test_lazy_transitive_and_configured_imports_are_followed(tmp_path: Path) -> None:
     package = fake_package(tmp_path)
-    train = stage_files("train", {"model": {"estimator": {"_target_": "pkg.mine.Estimator"}}}, package)
-    assert train == [f"src/pkg/{name}" for name in [
-        "__init__.py", "errors.py", "helpers.py", "mine.py", "model.py",
-        "stages/__init__.py", "stages/__main__.py", "stages/train.py",
-    ]]
+    train = stage_files(
+        "train", {"model": {"estimator": {"_target_": "pkg.mine.Estimator"}}}, package
+    )
+    assert train == [
+        f"src/pkg/{name}"
+        for name in [
+            "__init__.py",
+            "errors.py",
+            "helpers.py",
+            "mine.py",
+            "model.py",
+            "stages/__init__.py",
+            "stages/__main__.py",
+            "stages/train.py",
+        ]
+    ]
     data = stage_files("data", {}, package)
     assert "src/pkg/loader.py" in data and "src/pkg/model.py" not in data
     assert "pkg.unused" not in closure(["pkg.stages.train", "pkg.stages.data"], package)

@@ -22,7 +22,9 @@ REGRESSORS = {"random_forest_regressor", "ridge"}
 
 
 def schema_for(task: str) -> TableSchema:
-    return TableSchema("y", task, ["a", "b"], {"a": "numeric", "b": "categorical"}, {"a": "float", "b": "str"})
+    return TableSchema(
+        "y", task, ["a", "b"], {"a": "numeric", "b": "categorical"}, {"a": "float", "b": "str"}
+    )
 
 
 def test_the_groups_are_not_empty() -> None:
@@ -33,13 +35,19 @@ def test_the_groups_are_not_empty() -> None:
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_config_builds_a_pipeline(model: str, tmp_path: Path) -> None:
     p = support.params(tmp_path, f"model={model}")
-    pipeline = build_model(p.model, p.preprocessing, schema_for("regression" if model in REGRESSORS else "classification"))
+    pipeline = build_model(
+        p.model,
+        p.preprocessing,
+        schema_for("regression" if model in REGRESSORS else "classification"),
+    )
     assert pipeline.steps[-1][0] == "estimator"
     assert pipeline.get_params()["estimator__random_state"] == p.seed
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_preset_composes_checks_and_builds(experiment: str, tmp_path: Path) -> None:
+def test_every_experiment_preset_composes_checks_and_builds(
+    experiment: str, tmp_path: Path
+) -> None:
     p = support.params(tmp_path, f"experiment={experiment}")
     assert p.name == experiment  # presets name themselves, so their MLflow runs are findable
     build_model(p.model, p.preprocessing, schema_for(p.data.task))
@@ -71,13 +79,28 @@ def test_an_unknown_option_is_refused() -> None:
     ("change", "message"),
     [
         (lambda r: r["data"].update(test_sise=0.3), r"data.test_sise: unknown setting"),
-        (lambda r: r["data"].update(test_size=1.5), r"data.test_size: Input should be less than 1 \(got 1.5\)"),
+        (
+            lambda r: r["data"].update(test_size=1.5),
+            r"data.test_size: Input should be less than 1 \(got 1.5\)",
+        ),
         (lambda r: r.update(seed="forty"), r"seed: Input should be a valid integer"),
-        (lambda r: r["data"].update(task="clustering"), r"data.task: Input should be 'classification' or 'regression'"),
-        (lambda r: r["paths"].update(model_dir="/tmp/models"), r"paths.model_dir: must be a relative path inside the project"),
-        (lambda r: r["paths"].update(metrics="../x.json"), r"paths.metrics: must be a relative path"),
+        (
+            lambda r: r["data"].update(task="clustering"),
+            r"data.task: Input should be 'classification' or 'regression'",
+        ),
+        (
+            lambda r: r["paths"].update(model_dir="/tmp/models"),
+            r"paths.model_dir: must be a relative path inside the project",
+        ),
+        (
+            lambda r: r["paths"].update(metrics="../x.json"),
+            r"paths.metrics: must be a relative path",
+        ),
         (lambda r: r["model"]["estimator"].pop("_target_"), r"model.estimator: needs a _target_"),
-        (lambda r: r["data"].update(kinds={"age": "text"}), r"data.kinds.age: Input should be 'numeric' or 'categorical'"),
+        (
+            lambda r: r["data"].update(kinds={"age": "text"}),
+            r"data.kinds.age: Input should be 'numeric' or 'categorical'",
+        ),
     ],
     ids=["typo", "range", "type", "task", "absolute-path", "outside-path", "no-target", "kind"],
 )
@@ -88,7 +111,9 @@ def test_a_wrong_setting_is_named_with_its_file(change, message: str) -> None:
         parse_params(raw)
 
 
-def test_write_params_then_load_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_params_then_load_round_trips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DVC_EXP_NAME", raising=False)
     target = tmp_path / "params.yaml"
     assert write_params(target, config_dir=CONFIG_DIR)
@@ -97,7 +122,9 @@ def test_write_params_then_load_round_trips(tmp_path: Path, monkeypatch: pytest.
     assert loaded.data.source == "data/external/iris.csv" and loaded.paths.schema_.endswith(".json")
 
 
-def test_write_params_leaves_dvc_experiment_params_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_params_leaves_dvc_experiment_params_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DVC_EXP_NAME", "some-exp")
     target = tmp_path / "params.yaml"
     target.write_text("composed: by dvc\n", encoding="utf-8")

@@ -21,7 +21,9 @@ def test_the_shipped_iris_file_has_the_configured_columns() -> None:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
-def test_csv_tsv_and_parquet_read_the_same(tmp_path: Path, mixed_frame: pd.DataFrame, suffix: str) -> None:
+def test_csv_tsv_and_parquet_read_the_same(
+    tmp_path: Path, mixed_frame: pd.DataFrame, suffix: str
+) -> None:
     path = tmp_path / f"rows{suffix}"
     if suffix == ".parquet":
         mixed_frame.to_parquet(path)
@@ -29,11 +31,19 @@ def test_csv_tsv_and_parquet_read_the_same(tmp_path: Path, mixed_frame: pd.DataF
         mixed_frame.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
     loaded, schema, _ = prepare(load_source(str(path)), "label", kinds={"grade": CATEGORICAL})
     assert schema.kinds == {
-        "age": NUMERIC, "income": NUMERIC, "city": CATEGORICAL, "member": CATEGORICAL,
-        "grade": CATEGORICAL, "price": NUMERIC,
+        "age": NUMERIC,
+        "income": NUMERIC,
+        "city": CATEGORICAL,
+        "member": CATEGORICAL,
+        "grade": CATEGORICAL,
+        "price": NUMERIC,
     }
     assert schema.dtypes["member"] == "bool" and schema.dtypes["grade"] == "int"
-    assert set(loaded["member"]) == {"True", "False", ""} and set(loaded["grade"]) == {"1", "2", "3"}
+    assert set(loaded["member"]) == {"True", "False", ""} and set(loaded["grade"]) == {
+        "1",
+        "2",
+        "3",
+    }
 
 
 @pytest.mark.parametrize(
@@ -92,7 +102,9 @@ def test_missing_numbers_stay_missing_and_categories_become_text(mixed_frame: pd
     ],
     ids=["missing-column", "all-missing-column", "single-class", "no-rows"],
 )
-def test_unusable_tables_stop_with_one_clear_message(mixed_frame: pd.DataFrame, change, message) -> None:
+def test_unusable_tables_stop_with_one_clear_message(
+    mixed_frame: pd.DataFrame, change, message
+) -> None:
     with pytest.raises(PipelineError, match=message):
         prepare(change(mixed_frame), "label", features=["age", "income", "city"])
 
@@ -100,7 +112,10 @@ def test_unusable_tables_stop_with_one_clear_message(mixed_frame: pd.DataFrame, 
 def test_the_offending_non_numeric_value_is_named(mixed_frame: pd.DataFrame) -> None:
     bad = mixed_frame.assign(age=mixed_frame["age"].astype(object))
     bad.loc[17, "age"] = "unknown"
-    with pytest.raises(PipelineError, match=r"'age' holds numbers but holds the non-numeric value 'unknown' \(row 18"):
+    with pytest.raises(
+        PipelineError,
+        match=r"'age' holds numbers but holds the non-numeric value 'unknown' \(row 18",
+    ):
         prepare(bad, "label")
     with pytest.raises(PipelineError, match="declared numeric"):
         prepare(mixed_frame, "label", kinds={"city": NUMERIC})
@@ -144,7 +159,9 @@ def test_split_refuses_a_class_with_one_row(tiny_frame: pd.DataFrame) -> None:
         split(frame.iloc[[0, 1, 2, 3, 4, 6]], schema, 0.5, seed=0)
 
 
-def test_a_written_split_reads_back_with_its_types(tmp_path: Path, mixed_frame: pd.DataFrame) -> None:
+def test_a_written_split_reads_back_with_its_types(
+    tmp_path: Path, mixed_frame: pd.DataFrame
+) -> None:
     from {{ cookiecutter.module_name }}.files import write_csv
 
     frame, schema, _ = prepare(mixed_frame, "label", kinds={"grade": CATEGORICAL})

@@ -18,14 +18,22 @@ from {{ cookiecutter.module_name }}.model import build_model
 from {{ cookiecutter.module_name }}.params import Params
 
 
-def fitted(params: Params, frame: pd.DataFrame, target: str, task: str) -> tuple[object, TableSchema, pd.DataFrame, pd.Series]:
+def fitted(
+    params: Params, frame: pd.DataFrame, target: str, task: str
+) -> tuple[object, TableSchema, pd.DataFrame, pd.Series]:
     typed, schema, _ = prepare(frame, target, kinds={"grade": CATEGORICAL}, task=task)
     x, y = split_xy(typed, schema.features, schema.target)
     return build_model(params.model, params.preprocessing, schema).fit(x, y), schema, x, y
 
 
 def test_the_pipeline_has_a_branch_per_kind_and_a_scaler_only_when_asked(tmp_path: Path) -> None:
-    schema = TableSchema("y", "classification", ["a", "b"], {"a": "numeric", "b": "categorical"}, {"a": "float", "b": "str"})
+    schema = TableSchema(
+        "y",
+        "classification",
+        ["a", "b"],
+        {"a": "numeric", "b": "categorical"},
+        {"a": "float", "b": "str"},
+    )
     for model, scaled in (("logistic_regression", True), ("random_forest", False)):
         p = support.params(tmp_path, f"model={model}")
         preprocess = build_model(p.model, p.preprocessing, schema).named_steps["preprocess"]
@@ -38,7 +46,7 @@ def test_the_pipeline_has_a_branch_per_kind_and_a_scaler_only_when_asked(tmp_pat
 def test_a_mixed_table_with_gaps_fits_and_unseen_categories_are_scored(
     params: Params, mixed_frame: pd.DataFrame
 ) -> None:
-    model, schema, x, y = fitted(params, mixed_frame, "label", "classification")
+    model, schema, x, _ = fitted(params, mixed_frame, "label", "classification")
     unseen = x.head(3).assign(city="Marseille", member="")
     assert len(model.predict(unseen)) == 3
     features = {f.name: f for f in describe_features(model, x, schema)}
@@ -46,7 +54,9 @@ def test_a_mixed_table_with_gaps_fits_and_unseen_categories_are_scored(
     assert features["age"].kind == "numeric" and features["age"].nullable
 
 
-def test_a_pipeline_without_imputer_has_non_nullable_features(tmp_path: Path, mixed_frame: pd.DataFrame) -> None:
+def test_a_pipeline_without_imputer_has_non_nullable_features(
+    tmp_path: Path, mixed_frame: pd.DataFrame
+) -> None:
     p = support.params(tmp_path, "~preprocessing.numeric.impute", "model=logistic_regression")
     model, schema, x, _ = fitted(p, mixed_frame.dropna(subset=["age"]), "label", "classification")
     features = {f.name: f for f in describe_features(model, x, schema)}
@@ -55,7 +65,7 @@ def test_a_pipeline_without_imputer_has_non_nullable_features(tmp_path: Path, mi
 
 def test_regression_metrics_and_prediction_rows(tmp_path: Path, mixed_frame: pd.DataFrame) -> None:
     p = support.params(tmp_path, "model=ridge", "data.task=regression")
-    model, schema, x, y = fitted(p, mixed_frame.drop(columns="label"), "price", "regression")
+    model, _, x, y = fitted(p, mixed_frame.drop(columns="label"), "price", "regression")
     metrics = score(model, x, y, "regression")
     assert set(metrics) == {"rmse", "mae", "r2", "n_test"} and metrics["r2"] > 0.5
     assert json.loads(metrics_json(metrics)) == metrics
@@ -63,16 +73,22 @@ def test_regression_metrics_and_prediction_rows(tmp_path: Path, mixed_frame: pd.
     assert list(rows.columns) == ["actual", "predicted"] and len(rows) == len(x)
 
 
-def test_a_classifier_for_a_regression_task_is_refused(tmp_path: Path, mixed_frame: pd.DataFrame) -> None:
+def test_a_classifier_for_a_regression_task_is_refused(
+    tmp_path: Path, mixed_frame: pd.DataFrame
+) -> None:
     p = support.params(tmp_path, "model=random_forest")
     with pytest.raises(PipelineError, match="is not a regressor but the task is regression"):
         fitted(p, mixed_frame.drop(columns="label"), "price", "regression")
 
 
-def test_a_misspelt_argument_and_an_unknown_class_are_named(tmp_path: Path, mixed_frame: pd.DataFrame) -> None:
+def test_a_misspelt_argument_and_an_unknown_class_are_named(
+    tmp_path: Path, mixed_frame: pd.DataFrame
+) -> None:
     p = support.params(tmp_path, "model=logistic_regression", "+model.estimator.C_=1.0")
     with pytest.raises(PipelineError, match="unexpected keyword argument 'C_'"):
         fitted(p, mixed_frame, "label", "classification")
     p = support.params(tmp_path, "preprocessing.numeric.impute._target_=sklearn.nope.Imputer")
-    with pytest.raises(PipelineError, match=r"preprocessing.numeric.impute \(sklearn\.nope\.Imputer\)"):
+    with pytest.raises(
+        PipelineError, match=r"preprocessing.numeric.impute \(sklearn\.nope\.Imputer\)"
+    ):
         fitted(p, mixed_frame, "label", "classification")

@@ -27,13 +27,19 @@ from {{ cookiecutter.module_name }}.onnx_export import TOLERANCE, UNSEEN_CATEGOR
 def held_out(frame: pd.DataFrame, rows: int = 5000) -> pd.DataFrame:
     """Unseen records on the data's own 0.1 grid, where tree thresholds are easiest to cross."""
     rng = np.random.default_rng(7)
-    values = rng.uniform(frame.min().to_numpy(), frame.max().to_numpy(), size=(rows, frame.shape[1]))
+    values = rng.uniform(
+        frame.min().to_numpy(), frame.max().to_numpy(), size=(rows, frame.shape[1])
+    )
     return pd.DataFrame(values.round(1), columns=frame.columns)
 
 
 @pytest.mark.parametrize("model", ["random_forest", "logistic_regression"])
-def test_iris_export_matches_the_model_on_training_and_unseen_rows(tmp_path: Path, model: str) -> None:
-    fitted, features, x, _ = support.fit_pipeline(tmp_path, support.iris_frame(), "species", "classification", f"model={model}")
+def test_iris_export_matches_the_model_on_training_and_unseen_rows(
+    tmp_path: Path, model: str
+) -> None:
+    fitted, features, x, _ = support.fit_pipeline(
+        tmp_path, support.iris_frame(), "species", "classification", f"model={model}"
+    )
     exported = export_onnx(fitted, x, features)
     assert exported is not None and exported.checked_rows >= len(x)
     unseen = held_out(x)
@@ -54,17 +60,26 @@ def test_a_mixed_table_exports_with_unseen_categories_and_gaps(tmp_path: Path) -
     dtype = np.dtype(exported.numeric_dtype).type
     labels, raw = onnx_session(exported.model).run(None, onnx_inputs(strange, features, dtype))
     assert labels.tolist() == fitted.predict(strange).tolist()
-    assert np.max(np.abs(np.asarray(onnx_probabilities(raw)) - fitted.predict_proba(strange))) <= TOLERANCE
+    assert (
+        np.max(np.abs(np.asarray(onnx_probabilities(raw)) - fitted.predict_proba(strange)))
+        <= TOLERANCE
+    )
 
 
-def test_a_regression_export_is_kept_only_within_the_tolerance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_regression_export_is_kept_only_within_the_tolerance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     frame = support.mixed_frame(300).drop(columns="label")
-    fitted, features, x, _ = support.fit_pipeline(tmp_path, frame, "price", "regression", "model=ridge")
+    fitted, features, x, _ = support.fit_pipeline(
+        tmp_path, frame, "price", "regression", "model=ridge"
+    )
     exported = export_onnx(fitted, x, features)
     if exported is None:  # float32 arithmetic missed 1e-5 on these magnitudes: said, not served
         assert "ONNX export rejected" in capsys.readouterr().err
         return
-    values = onnx_session(exported.model).run(None, onnx_inputs(x, features, np.dtype(exported.numeric_dtype).type))[0]
+    values = onnx_session(exported.model).run(
+        None, onnx_inputs(x, features, np.dtype(exported.numeric_dtype).type)
+    )[0]
     assert np.max(np.abs(values.ravel() - fitted.predict(x))) <= TOLERANCE
 
 
@@ -91,7 +106,9 @@ class Unconvertible(ClassifierMixin, BaseEstimator):
         return np.full(len(x), self.classes_[0])
 
 
-def test_an_unconvertible_model_gets_no_export_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unconvertible_model_gets_no_export_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, features, x, y = support.fit_pipeline(tmp_path, support.iris_frame(), "species")
     model = Unconvertible().fit(x, y)
     assert export_onnx(model, x, features) is None
@@ -99,7 +116,9 @@ def test_an_unconvertible_model_gets_no_export_and_says_so(tmp_path: Path, capsy
     assert "ONNX export rejected" in warning and "serves the scikit-learn model" in warning
 
 
-def test_saving_without_an_export_removes_a_stale_one_and_a_swapped_file_is_refused(tmp_path: Path) -> None:
+def test_saving_without_an_export_removes_a_stale_one_and_a_swapped_file_is_refused(
+    tmp_path: Path,
+) -> None:
     fitted, features, x, _ = support.fit_pipeline(tmp_path, support.iris_frame(), "species")
     exported = export_onnx(fitted, x, features)
     assert exported is not None
@@ -110,7 +129,7 @@ def test_saving_without_an_export_removes_a_stale_one_and_a_swapped_file_is_refu
     saved = save_artifacts(fitted, checked, model_dir, exported.model)
     assert load_onnx(model_dir, saved) is not None
     (model_dir / ONNX_FILE).write_bytes(exported.model + b"\0")  # another export, same name
-    with pytest.raises(ArtifactError, match="is not the file model_meta.json describes"):
+    with pytest.raises(ArtifactError, match=r"is not the file model_meta\.json describes"):
         load_onnx(model_dir, saved)
 
     saved = save_artifacts(fitted, meta, model_dir)

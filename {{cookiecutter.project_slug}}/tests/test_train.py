@@ -39,7 +39,9 @@ def test_train_logs_registers_and_writes_the_artifact(params: Params, mlflow_sto
     run = client.get_run(meta.run_id)
     assert run.data.params["model.estimator.n_estimators"] == "5"
     assert run.data.metrics["accuracy"] == meta.metrics["accuracy"]
-    assert run.data.tags["data_hash"] == meta.data_hash and run.data.tags["task"] == "classification"
+    assert (
+        run.data.tags["data_hash"] == meta.data_hash and run.data.tags["task"] == "classification"
+    )
     assert {"git_commit", "git_dirty"} <= set(run.data.tags)
     assert client.get_model_version(params.mlflow.registered_model, "1").run_id == meta.run_id
 
@@ -52,7 +54,9 @@ def test_training_twice_gives_identical_model_files(params: Params) -> None:
     for _ in range(2):
         train(params, track=False)
         evaluate.run(params)
-        hashes.append({p.name: digest(p) for p in [*model_dir.iterdir(), Path(params.paths.metrics)]})
+        hashes.append(
+            {p.name: digest(p) for p in [*model_dir.iterdir(), Path(params.paths.metrics)]}
+        )
     assert hashes[0] == hashes[1] and "model_meta.json" in hashes[0]
     lineage = json.loads(Path(params.paths.lineage).read_text(encoding="utf-8"))
     assert lineage["model_sha256"] == hashes[0]["model.joblib"] and lineage["trained_at"]
@@ -63,7 +67,11 @@ def test_training_twice_gives_identical_model_files(params: Params) -> None:
 def test_a_mixed_table_with_gaps_trains_and_exports_checked_onnx(tmp_path: Path, task: str) -> None:
     source = tmp_path / "mixed.csv"
     support.mixed_frame(300).to_csv(source, index=False)
-    overrides = [f"data.source={source}", "data.features=[age,income,city,member,grade]", "+data.kinds.grade=categorical"]
+    overrides = [
+        f"data.source={source}",
+        "data.features=[age,income,city,member,grade]",
+        "+data.kinds.grade=categorical",
+    ]
     if task == "regression":
         overrides += ["data.target=price", "data.task=regression", "model=random_forest_regressor"]
     else:
@@ -73,11 +81,25 @@ def test_a_mixed_table_with_gaps_trains_and_exports_checked_onnx(tmp_path: Path,
     meta = train(p, track=False)
     evaluate.run(p)
     metrics = json.loads(Path(p.paths.metrics).read_text(encoding="utf-8"))
-    assert set(metrics) == ({"accuracy", "f1_macro", "n_test"} if task == "classification" else {"rmse", "mae", "r2", "n_test"})
+    assert set(metrics) == (
+        {"accuracy", "f1_macro", "n_test"}
+        if task == "classification"
+        else {"rmse", "mae", "r2", "n_test"}
+    )
     kinds = {f.name: (f.kind, f.dtype, f.nullable) for f in meta.features}
-    assert kinds["city"] == ("categorical", "str", True) and kinds["member"] == ("categorical", "bool", True)
-    assert kinds["grade"] == ("categorical", "int", True) and kinds["age"] == ("numeric", "float", True)
-    if task == "classification":  # float32 sums of a regression forest may miss 1e-5: then no export
+    assert kinds["city"] == ("categorical", "str", True) and kinds["member"] == (
+        "categorical",
+        "bool",
+        True,
+    )
+    assert kinds["grade"] == ("categorical", "int", True) and kinds["age"] == (
+        "numeric",
+        "float",
+        True,
+    )
+    if (
+        task == "classification"
+    ):  # float32 sums of a regression forest may miss 1e-5: then no export
         assert meta.onnx_parity is not None and meta.onnx_parity["checked_rows"] > 300
 
 

@@ -154,7 +154,9 @@ def with_lineage(meta: ModelMeta, path: Path | None) -> ModelMeta:
         lineage = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return meta
-    if not isinstance(lineage, dict) or lineage.get("model_sha256") != meta.artifacts.get(MODEL_FILE):
+    if not isinstance(lineage, dict) or lineage.get("model_sha256") != meta.artifacts.get(
+        MODEL_FILE
+    ):
         return meta  # another model's lineage (an older checkout, a copied directory)
     values = {key: lineage.get(key) for key in VOLATILE}
     return replace(meta, **{k: None if v is None else str(v) for k, v in values.items()})
@@ -164,11 +166,15 @@ def load_meta(model_dir: Path, lineage: Path | None = None) -> ModelMeta:
     """Read only the metadata (cheap: no unpickling), with the lineage when it matches."""
     path = model_dir / META_FILE
     if not path.is_file():
-        raise ArtifactError(f"no model metadata in {model_dir.name}/: train a model first (dvc repro).")
+        raise ArtifactError(
+            f"no model metadata in {model_dir.name}/: train a model first (dvc repro)."
+        )
     try:
         meta = ModelMeta.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError) as error:
-        raise ArtifactError(f"{model_dir.name}/{META_FILE} is not valid model metadata: {error}") from error
+        raise ArtifactError(
+            f"{model_dir.name}/{META_FILE} is not valid model metadata: {error}"
+        ) from error
     return with_lineage(meta, lineage)
 
 

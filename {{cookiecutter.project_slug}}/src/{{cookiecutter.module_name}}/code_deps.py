@@ -1,10 +1,12 @@
 """Which source files each DVC stage runs, derived from the imports: dvc.yaml lists exactly those.
 
-    python -m {{ cookiecutter.module_name }}.code_deps           # rewrite the code deps of dvc.yaml
-    python -m {{ cookiecutter.module_name }}.code_deps --check   # exit 1 when dvc.yaml is out of date
+    python -m {{ cookiecutter.module_name }}.code_deps
+        rewrite the code dependencies of the stages in dvc.yaml
+    python -m {{ cookiecutter.module_name }}.code_deps --check
+        exit 1 when dvc.yaml is out of date
 
-A stage `python -m {{ cookiecutter.module_name }}.stages <name>` runs stages/__main__.py and stages/<name>.py, every module
-of this package they import (at the top or inside a function, followed transitively), the
+A stage `python -m <package>.stages <name>` runs stages/__main__.py and stages/<name>.py, every
+module of this package they import (at the top or inside a function, followed transitively), the
 packages' __init__.py files, and the package modules named by a `_target_` in params.yaml (your own
 transformer or estimator). Editing one of them makes exactly the stages that run it stale.
 `make repro` runs this first, so dvc.yaml never lags behind the code.
@@ -88,7 +90,11 @@ def closure(start: Iterable[str], package_dir: Path = PACKAGE_DIR) -> set[str]:
 def targets_in(value: Any) -> set[str]:
     """Modules named by the `_target_`s in a parsed config (any depth)."""
     if isinstance(value, dict):
-        found = {value["_target_"].rsplit(".", 1)[0]} if isinstance(value.get("_target_"), str) else set()
+        found = (
+            {value["_target_"].rsplit(".", 1)[0]}
+            if isinstance(value.get("_target_"), str)
+            else set()
+        )
         return found.union(*(targets_in(item) for item in value.values()))
     if isinstance(value, list):
         return set().union(*(targets_in(item) for item in value))
@@ -130,7 +136,9 @@ def render(dvc_yaml: str, deps: dict[str, list[str]]) -> str:
 def derived(dvc_yaml: Path = DVC_YAML, params_file: Path = Path("params.yaml")) -> str:
     import yaml
 
-    params = yaml.safe_load(params_file.read_text(encoding="utf-8")) if params_file.is_file() else {}
+    params = (
+        yaml.safe_load(params_file.read_text(encoding="utf-8")) if params_file.is_file() else {}
+    )
     deps = {stage: stage_files(stage, params or {}) for stage in STAGES}
     return render(dvc_yaml.read_text(encoding="utf-8"), deps)
 

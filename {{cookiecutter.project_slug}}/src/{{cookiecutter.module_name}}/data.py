@@ -78,7 +78,9 @@ def load_source(source: str) -> pd.DataFrame:
             frame = pd.read_parquet(source)
         else:
             separator = CSV_SUFFIXES[Path(urlparse(source).path).suffix.lower()]
-            frame = pd.read_csv(source, sep=separator, engine="python" if separator is None else "c")
+            frame = pd.read_csv(
+                source, sep=separator, engine="python" if separator is None else "c"
+            )
     except pd.errors.EmptyDataError as error:
         raise PipelineError(f"{source} is empty: the dataset has no header and no rows.") from error
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -86,7 +88,9 @@ def load_source(source: str) -> pd.DataFrame:
     except OSError as error:  # network errors from a URL land here too
         raise PipelineError(f"could not read {source}: {first_line(error)}") from error
     except Exception as error:  # pyarrow's errors for a file that is not Parquet
-        raise PipelineError(f"{source} is not a readable {kind} table: {first_line(error)}") from error
+        raise PipelineError(
+            f"{source} is not a readable {kind} table: {first_line(error)}"
+        ) from error
     if frame.columns.duplicated().any():
         names = sorted(set(frame.columns[frame.columns.duplicated()].map(str)))
         raise PipelineError(f"{source} has duplicate column names: {', '.join(names)}.")
@@ -153,7 +157,11 @@ def is_booleans(column: pd.Series) -> bool:
     if is_bool_dtype(column):
         return True
     present = column.dropna()
-    return bool(len(present)) and column.dtype == object and present.map(type).isin([bool, np.bool_]).all()
+    return (
+        bool(len(present))
+        and column.dtype == object
+        and present.map(type).isin([bool, np.bool_]).all()
+    )
 
 
 def json_type(column: pd.Series, kind: str) -> str:
@@ -223,7 +231,9 @@ def prepare(
     selected, names = select_columns(frame, features, target)
     unknown = sorted(set(kinds or {}) - set(names))
     if unknown:
-        raise PipelineError(f"data.kinds names column(s) that are not features: {', '.join(unknown)}.")
+        raise PipelineError(
+            f"data.kinds names column(s) that are not features: {', '.join(unknown)}."
+        )
     selected, dropped = drop_missing_targets(selected, target)
     if selected.empty:
         raise PipelineError("the dataset has no rows" + (" with a target." if dropped else "."))
@@ -279,12 +289,20 @@ def read_split(path: Path, schema: TableSchema) -> pd.DataFrame:
     """A train or test file the data stage wrote, typed as it was written."""
     if not path.is_file():
         raise PipelineError(f"no data at {path}: run the data stage first (dvc repro data).")
-    text_columns = [*schema.categorical] + ([schema.target] if schema.task == "classification" else [])
-    frame = pd.read_csv(path, dtype={name: str for name in text_columns}, keep_default_na=False,
-                        na_values={name: [""] for name in schema.numeric})
+    text_columns = [*schema.categorical] + (
+        [schema.target] if schema.task == "classification" else []
+    )
+    frame = pd.read_csv(
+        path,
+        dtype={name: str for name in text_columns},
+        keep_default_na=False,
+        na_values={name: [""] for name in schema.numeric},
+    )
     missing = [c for c in [*schema.features, schema.target] if c not in frame.columns]
     if missing:
-        raise PipelineError(f"{path} lacks the column(s) {', '.join(missing)}: run `dvc repro data`.")
+        raise PipelineError(
+            f"{path} lacks the column(s) {', '.join(missing)}: run `dvc repro data`."
+        )
     for name in text_columns:
         frame[name] = frame[name].astype(object)
     return frame[[*schema.features, schema.target]]
@@ -297,11 +315,16 @@ def load_schema(path: Path) -> TableSchema:
     try:
         return TableSchema(**json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError) as error:
-        raise PipelineError(f"{path} is not a data schema ({error}): run `dvc repro data`.") from error
+        raise PipelineError(
+            f"{path} is not a data schema ({error}): run `dvc repro data`."
+        ) from error
 
 
 def prepare_data(params: Params) -> None:
-    """The data stage: read data.source, check, type and split it, write the files (none on failure)."""
+    """The data stage: read data.source, check, type and split it, write the files.
+
+    Nothing is written when a check fails.
+    """
     data, paths = params.data, params.paths
     raw = load_source(data.source)
     frame, schema, dropped = prepare(raw, data.target, data.features, data.kinds, data.task)

@@ -39,15 +39,19 @@ class Feature:
 
     name: str
     dtype: str
-    kind: str = NUMERIC
+    kind: str = ""  # default: numeric for float and int, categorical for str and bool
     categories: list[str] | None = None
     nullable: bool = False
 
+    def __post_init__(self) -> None:
+        if not self.kind:  # frozen: set once, here
+            object.__setattr__(
+                self, "kind", NUMERIC if self.dtype in ("float", "int") else CATEGORICAL
+            )
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Feature:
-        # Metadata written before kinds existed has numeric features only.
-        kind = raw.get("kind") or (NUMERIC if raw.get("dtype") in ("float", "int") else CATEGORICAL)
-        return cls(**{**raw, "kind": kind})
+        return cls(**raw)
 
 
 def category_text(value: Any) -> str:

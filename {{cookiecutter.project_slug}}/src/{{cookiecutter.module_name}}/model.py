@@ -2,8 +2,8 @@
 
     Pipeline([
         ("preprocess", ColumnTransformer([
-            ("numeric", Pipeline(preprocessing.numeric steps [+ StandardScaler if model.scale]), <numeric columns>),
-            ("categorical", Pipeline(preprocessing.categorical steps), <categorical columns>),
+            ("numeric", Pipeline(preprocessing.numeric [+ StandardScaler]), <numeric columns>),
+            ("categorical", Pipeline(preprocessing.categorical), <categorical columns>),
         ])),
         ("estimator", model.estimator),
     ])

@@ -63,7 +63,9 @@ def convert(model: Any, features: list[Feature], dtype: type) -> bytes:
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     # zipmap off: probabilities as a plain matrix, in the order of model.classes_.
     options = {id(final): {"zipmap": False}} if hasattr(final, "predict_proba") else None
-    return to_onnx(model, initial_types=inputs, options=options, target_opset=ONNX_OPSET).SerializeToString()
+    return to_onnx(
+        model, initial_types=inputs, options=options, target_opset=ONNX_OPSET
+    ).SerializeToString()
 
 
 def onnx_inputs(rows: pd.DataFrame, features: list[Feature], dtype: type) -> dict[str, np.ndarray]:

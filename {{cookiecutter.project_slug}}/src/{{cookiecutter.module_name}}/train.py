@@ -21,7 +21,15 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
-from .artifacts import MODEL_FILE, META_FILE, ONNX_FILE, ModelMeta, file_sha256, save_artifacts, write_lineage
+from .artifacts import (
+    META_FILE,
+    MODEL_FILE,
+    ONNX_FILE,
+    ModelMeta,
+    file_sha256,
+    save_artifacts,
+    write_lineage,
+)
 from .config import from_config
 from .data import load_schema, prepare_data, read_split
 from .errors import exit_on_error
@@ -85,7 +93,9 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
     return meta
 
 
-def track_run(params: Params, model: Any, x_train: pd.DataFrame, meta: ModelMeta, onnx: bool) -> ModelMeta:
+def track_run(
+    params: Params, model: Any, x_train: pd.DataFrame, meta: ModelMeta, onnx: bool
+) -> ModelMeta:
     """Log the run to MLflow and register the model (after its files are written)."""
     from .tracking import log_training_run
 
@@ -106,17 +116,22 @@ def track_run(params: Params, model: Any, x_train: pd.DataFrame, meta: ModelMeta
 @hydra.main(config_path=str(PROJECT_ROOT / "configs"), config_name="config", version_base=None)
 @exit_on_error
 def main(cfg: DictConfig) -> float:
-    """Prepare data and train in the Hydra output directory; return the primary metric (sweepers)."""
+    """Prepare data and train in the Hydra output directory; return the primary metric."""
     from hydra.core.hydra_config import HydraConfig
 
     params = from_config(cfg)  # checked before anything runs, paths still relative
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     params = params.model_copy(
-        update={"paths": params.paths.model_copy(update={k: str(output_dir / v) for k, v in params.paths})}
+        update={
+            "paths": params.paths.model_copy(
+                update={k: str(output_dir / v) for k, v in params.paths}
+            )
+        }
     )
     prepare_data(params)
     meta = train(params)
-    print(f"{params.name}: {meta.metrics} (MLflow run {meta.run_id}, model in {params.paths.model_dir})")
+    where = f"MLflow run {meta.run_id}, model in {params.paths.model_dir}"
+    print(f"{params.name}: {meta.metrics} ({where})")
     return meta.metrics[PRIMARY_METRIC[meta.task][0]]
 
 
