@@ -41,14 +41,32 @@ def use_tracking_store() -> None:
     mlflow.set_tracking_uri(tracking_uri())
 
 
-def git_state(cwd: Path = Path()) -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the repository, (None, None) outside git. Untracked files do not count."""
+# What the pipeline itself writes into git-tracked files: their changes do not make the tree dirty
+# (else a second reproduction would record dirty=True because the first one updated dvc.lock).
+PIPELINE_WRITES = ("dvc.lock", "params.yaml", "reports")
+
+
+def git_state(
+    cwd: Path = Path(), ignore: tuple[str, ...] = PIPELINE_WRITES
+) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the repository, (None, None) outside git.
+
+    Untracked files, and the pipeline's own outputs (`ignore`), do not count as changes.
+    """
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                *(f":(exclude){path}" for path in ignore),
+            ],
             cwd=cwd,
             capture_output=True,
             text=True,

@@ -12,6 +12,7 @@ DVC tracks; every run, in both cases, is logged to MLflow.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,7 +53,11 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
     train_frame = read_split(Path(paths.train), schema)
     test_frame = read_split(Path(paths.test), schema)
     x_train, y_train = split_xy(train_frame, schema.features, schema.target)
+    started = time.perf_counter()
     model.fit(x_train, y_train)
+    # The estimator's own share of the stage (benchmarks/bench_scale.py of the template reads it).
+    seconds = time.perf_counter() - started
+    print(f"train: fitted {params.model.name} on {len(x_train)} rows in {seconds:.2f} s")
     metrics = score(model, *split_xy(test_frame, schema.features, schema.target), schema.task)
     features = describe_features(model, x_train, schema)
     commit, dirty = git_state()
