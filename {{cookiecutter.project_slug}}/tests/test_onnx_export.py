@@ -134,3 +134,36 @@ def test_saving_without_an_export_removes_a_stale_one_and_a_swapped_file_is_refu
 
     saved = save_artifacts(fitted, meta, model_dir)
     assert not (model_dir / ONNX_FILE).exists() and load_onnx(model_dir, saved) is None
+
+
+EXPORT_SCRIPT = """
+import hashlib, sys
+from pathlib import Path
+sys.path.insert(0, "tests")
+import support
+from {{ cookiecutter.module_name }}.onnx_export import export_onnx
+frame = support.mixed_frame(120).drop(columns="price")
+model, features, x, _ = support.fit_pipeline(Path(sys.argv[1]), frame, "label")
+print(hashlib.sha256(export_onnx(model, x, features).model).hexdigest())
+"""
+
+
+def test_the_export_is_the_same_bytes_in_every_process(tmp_path: Path) -> None:
+    """String hashing differs between processes (PYTHONHASHSEED): the bytes, and DVC's hash, must not."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", EXPORT_SCRIPT, str(tmp_path)],
+            cwd=support.PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        digests.add(result.stdout.split()[-1])
+    assert len(digests) == 1

@@ -63,9 +63,13 @@ def convert(model: Any, features: list[Feature], dtype: type) -> bytes:
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     # zipmap off: probabilities as a plain matrix, in the order of model.classes_.
     options = {id(final): {"zipmap": False}} if hasattr(final, "predict_proba") else None
-    return to_onnx(
-        model, initial_types=inputs, options=options, target_opset=ONNX_OPSET
-    ).SerializeToString()
+    onnx_model = to_onnx(model, initial_types=inputs, options=options, target_opset=ONNX_OPSET)
+    # skl2onnx lists the opsets in set order, which differs between processes: sort them, so the
+    # same pipeline always gives the same bytes (and DVC the same hash).
+    opsets = sorted(onnx_model.opset_import, key=lambda opset: opset.domain)
+    del onnx_model.opset_import[:]
+    onnx_model.opset_import.extend(opsets)
+    return onnx_model.SerializeToString()
 
 
 def onnx_inputs(rows: pd.DataFrame, features: list[Feature], dtype: type) -> dict[str, np.ndarray]:
