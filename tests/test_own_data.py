@@ -226,7 +226,7 @@ def test_a_regression_table_trains_serves_and_predicts(project: Path, tmp_path: 
     assert stages_run(output) == ["config", "data", "train", "evaluate"]
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert set(metrics) == {"rmse", "mae", "r2", "n_test"}
-    assert '"scatter"' in sh("dvc plots show --json", project).stdout
+    assert '"type": "point"' in sh("dvc plots show --json", project).stdout  # predicted vs actual
     rows = held_out_rows(project, tmp_path)
     expected = expected_predictions(project, rows)
     with MakeServer(project, "serve", "PORT={port}") as server:
