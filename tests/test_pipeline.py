@@ -241,7 +241,7 @@ def test_push_then_pull_restores_identical_data(project: Path) -> None:
     before = hashes(project)
     sh("make push-data", project)
     assert (project.parent / f"{SLUG}-dvc-storage").is_dir()  # the default remote, next to the project
-    for relative in (".dvc/cache", "data", "models"):
+    for relative in (".dvc/cache", "data/raw", "data/processed", "models"):  # data/external is in git
         shutil.rmtree(project / relative)
     sh("make pull-data", project)
     assert hashes(project) == before
@@ -251,8 +251,8 @@ def test_push_then_pull_restores_identical_data(project: Path) -> None:
 HEADER = "sepal_length,sepal_width,petal_length,petal_width,species\n"
 ROWS = "".join(f"{5 + i % 3}.1,3.{i},1.{i},0.{i},{['setosa', 'versicolor'][i % 2]}\n" for i in range(12))
 BAD_SOURCES = {
-    # DVC itself refuses a missing dependency before any stage runs.
-    "missing": (None, "does not exist"),
+    # `make repro` checks it before DVC runs anything.
+    "missing": (None, "data.source: bad-missing.csv does not exist"),
     "not_a_table": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe" * 4, "not a readable CSV table"),
     "wrong_columns": ("a,b\n1,2\n", "lacks the column(s)"),
     "typo_in_numbers": (HEADER + ROWS.replace("3.4,", "wide,", 1), "holds the non-numeric value 'wide'"),
@@ -279,8 +279,10 @@ def test_bad_data_stops_with_one_clear_message(project: Path, case: str) -> None
         errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
         assert message in errors[0], result.stderr
         assert "Traceback" not in result.stderr
-        # DVC removed the stale outputs before the stage ran; the stage wrote none.
-        assert not (project / "data/processed/train.csv").exists()
+        if content is None:  # stopped before DVC ran any stage
+            assert "Running stage" not in result.stdout
+        else:  # DVC removed the stale outputs before the stage ran; the stage wrote none.
+            assert not (project / "data/processed/train.csv").exists()
     finally:
         sh("git checkout -- configs params.yaml dvc.lock", project)
         source.unlink(missing_ok=True)

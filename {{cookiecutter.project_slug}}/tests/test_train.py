@@ -61,6 +61,9 @@ def test_training_twice_gives_identical_model_files(params: Params) -> None:
     lineage = json.loads(Path(params.paths.lineage).read_text(encoding="utf-8"))
     assert lineage["model_sha256"] == hashes[0]["model.joblib"] and lineage["trained_at"]
     assert load_meta(model_dir, Path(params.paths.lineage)).trained_at == lineage["trained_at"]
+    # The commit is lineage too: committing after training must not change models/.
+    stable = json.loads((model_dir / "model_meta.json").read_text(encoding="utf-8"))
+    assert {"git_commit", "git_dirty", "run_id"} <= set(lineage) and not set(lineage) & set(stable)
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])

@@ -11,8 +11,8 @@ container does not need them.
 
 Everything in models/ is a pure function of the data, the configs and the code, so two
 reproductions give byte-identical files (and the same DVC hash). What differs on every run (the
-MLflow run id, the registered version, the time) is the lineage file, reports/lineage.json by
-default, kept beside the metrics and tied to the model by the model file's hash.
+MLflow run id, the registered version, the time, the git commit) is the lineage file,
+reports/lineage.json by default, kept beside the metrics and tied to the model by its hash.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ MODEL_FILE = "model.joblib"
 META_FILE = "model_meta.json"
 ONNX_FILE = "model.onnx"
 # What differs on every run: kept out of model_meta.json (see the module docstring).
-VOLATILE = ("run_id", "model_version", "trained_at")
+# The commit too: committing the code after training must not change the model's DVC hash.
+VOLATILE = ("run_id", "model_version", "trained_at", "git_commit", "git_dirty")
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ class ModelMeta:
     task: str = "classification"  # or "regression"
     # Class labels in predict_proba column order; None for regression.
     classes: list[str] | None = None
-    git_commit: str | None = None
-    git_dirty: bool | None = None
     data_hash: str | None = None  # sha256 of the training data file
     config_name: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
@@ -56,6 +55,8 @@ class ModelMeta:
     run_id: str | None = None  # MLflow run that trained the model
     model_version: str | None = None  # registered model version, when registered
     trained_at: str | None = None  # ISO 8601, UTC
+    git_commit: str | None = None  # the commit the model was trained from
+    git_dirty: bool | None = None  # tracked files were modified
 
     def to_json(self) -> str:
         stable = {k: v for k, v in asdict(self).items() if k not in VOLATILE}
@@ -139,7 +140,7 @@ def save_artifacts(
 
 
 def write_lineage(meta: ModelMeta, path: Path) -> None:
-    """The volatile lineage (run id, version, time) of the model just saved."""
+    """The volatile lineage (run id, version, time, commit) of the model just saved."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(meta.lineage_json(), encoding="utf-8")
@@ -158,8 +159,12 @@ def with_lineage(meta: ModelMeta, path: Path | None) -> ModelMeta:
         MODEL_FILE
     ):
         return meta  # another model's lineage (an older checkout, a copied directory)
-    values = {key: lineage.get(key) for key in VOLATILE}
-    return replace(meta, **{k: None if v is None else str(v) for k, v in values.items()})
+    values: dict[str, Any] = {
+        key: None if lineage.get(key) is None else str(lineage[key]) for key in VOLATILE
+    }
+    dirty = lineage.get("git_dirty")
+    values["git_dirty"] = dirty if isinstance(dirty, bool) else None
+    return replace(meta, **values)
 
 
 def load_meta(model_dir: Path, lineage: Path | None = None) -> ModelMeta:

@@ -26,7 +26,7 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from . import files
 from .errors import PipelineError
 from .kinds import CATEGORICAL, MISSING_CATEGORY, NUMERIC, category_text
-from .params import Params
+from .params import Params, is_url
 
 # A text column is taken for a numeric one with typos when at least this share of it are numbers.
 MOSTLY_NUMBERS = 0.9
@@ -51,10 +51,6 @@ class TableSchema:
     @property
     def numeric(self) -> list[str]:
         return [name for name in self.features if self.kinds[name] == NUMERIC]
-
-
-def is_url(source: str) -> bool:
-    return urlparse(source).scheme in ("http", "https")
 
 
 def table_format(source: str) -> str:

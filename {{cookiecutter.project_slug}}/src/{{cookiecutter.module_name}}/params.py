@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -59,6 +60,11 @@ class PathParams(Section):
 class MlflowParams(Section):
     experiment: str = Field(min_length=1)
     registered_model: str | None = Field(None, min_length=1)
+
+
+def is_url(source: str) -> bool:
+    """True for a data.source DVC and pandas fetch over HTTP(S); else it is a local path."""
+    return urlparse(source).scheme in ("http", "https")
 
 
 class DataParams(Section):
