@@ -68,10 +68,16 @@ real = api.model.serve_onnx
 
 def serve_stubbed(session, meta, source):
     served = real(session, meta, source)
-    labels, probabilities = served.score(np.zeros((1, len(meta.features)), dtype=served.dtype))
+    # One input column per feature (numbers, or text for categorical features).
+    feeds = {
+        f.name: np.array([[0.0]], dtype=served.dtype) if f.kind == "numeric" else np.array([[""]], dtype=object)
+        for f in meta.features
+    }
+    labels, probabilities = served.score(feeds)
 
     def score(inputs):
-        return labels * len(inputs), None if probabilities is None else probabilities * len(inputs)
+        rows = len(next(iter(inputs.values())))
+        return labels * rows, None if probabilities is None else probabilities * rows
 
     return dataclasses.replace(served, score=score)
 
@@ -322,6 +328,7 @@ def main() -> None:
         project = prepare_project(args.project, Path(tmp), args.python).resolve()
         venv = project / ".venv" / "bin"
         meta = json.loads((project / "models" / "model_meta.json").read_text())
+        meta |= json.loads((project / "reports" / "lineage.json").read_text())  # registered version
         records = varied_records(project / "data" / "processed" / "train.csv", 1000)
         single = json.dumps({"records": [RECORD]}).encode()
         batch = json.dumps({"records": records}).encode()

@@ -197,7 +197,8 @@ def test_container_process_is_not_root(container: Container) -> None:
 @pytest.mark.full
 def test_image_holds_no_secrets_data_or_mlflow_store(container: Container) -> None:
     name = container.name
-    assert podman("exec", name, "ls", "-A", "/app").stdout.split() == ["models"]
+    assert sorted(podman("exec", name, "ls", "-A", "/app").stdout.split()) == ["models", "reports"]
+    assert podman("exec", name, "ls", "-A", "/app/reports").stdout.split() == ["lineage.json"]
     assert sorted(podman("exec", name, "ls", "-A", "/app/models").stdout.split()) == [
         "model.joblib",
         "model.onnx",

@@ -37,7 +37,9 @@ OUTPUTS = [
     "models/model.joblib",
     "models/model.onnx",
     "reports/metrics.json",
-    "reports/confusion.csv",
+    "reports/predictions.csv",
+    "data/processed/schema.json",
+    "models/model_meta.json",
 ]
 
 
@@ -88,13 +90,13 @@ def test_shipped_params_yaml_is_a_fresh_composition(installed_project: Path) -> 
 
 
 def test_repro_writes_the_artifacts_dvc_understands(trained_project: Path) -> None:
-    for relative in [*OUTPUTS, "models/model_meta.json", "dvc.lock"]:
+    for relative in [*OUTPUTS, "reports/lineage.json", "dvc.lock"]:
         assert (trained_project / relative).is_file(), relative
     metrics = json.loads((trained_project / "reports/metrics.json").read_text())
     assert 0 < metrics["accuracy"] <= 1 and metrics["n_test"] == 30
     assert "accuracy" in sh("dvc metrics show", trained_project).stdout
     plots = sh("dvc plots show --json", trained_project).stdout
-    assert "reports/confusion.csv" in plots
+    assert "reports/predictions.csv" in plots and '"type": "rect"' in plots  # the confusion matrix
     # A second repro has nothing to do.
     second = sh("make repro", trained_project).stdout
     assert stages_run(second) == [] and "didn't change" in second
@@ -103,6 +105,7 @@ def test_repro_writes_the_artifacts_dvc_understands(trained_project: Path) -> No
 
 def test_the_training_run_is_in_mlflow_with_lineage(trained_project: Path) -> None:
     meta = json.loads((trained_project / "models/model_meta.json").read_text())
+    meta |= json.loads((trained_project / "reports/lineage.json").read_text())  # run id, version
     found = mlflow_query(
         trained_project,
         f"run = client.get_run({meta['run_id']!r})\n"
@@ -238,22 +241,25 @@ def test_push_then_pull_restores_identical_data(project: Path) -> None:
     before = hashes(project)
     sh("make push-data", project)
     assert (project.parent / f"{SLUG}-dvc-storage").is_dir()  # the default remote, next to the project
-    for relative in (".dvc/cache", "data", "models"):
+    for relative in (".dvc/cache", "data/raw", "data/processed", "models"):  # data/external is in git
         shutil.rmtree(project / relative)
     sh("make pull-data", project)
     assert hashes(project) == before
     assert "up to date" in sh("dvc status", project).stdout
 
 
+HEADER = "sepal_length,sepal_width,petal_length,petal_width,species\n"
+ROWS = "".join(f"{5 + i % 3}.1,3.{i},1.{i},0.{i},{['setosa', 'versicolor'][i % 2]}\n" for i in range(12))
 BAD_SOURCES = {
-    "missing": (None, "data file not found"),
+    # `make repro` checks it before DVC runs anything.
+    "missing": (None, "data.source: bad-missing.csv does not exist"),
+    "not_a_table": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe" * 4, "not a readable CSV table"),
     "wrong_columns": ("a,b\n1,2\n", "lacks the column(s)"),
-    "non_numeric": (
-        "sepal_length,sepal_width,petal_length,petal_width,species\n1,wide,3,4,setosa\n",
-        "non-numeric values",
-    ),
+    "typo_in_numbers": (HEADER + ROWS.replace("3.4,", "wide,", 1), "holds the non-numeric value 'wide'"),
+    "single_class": (HEADER + ROWS.replace("versicolor", "setosa"), "has a single class ('setosa')"),
     "empty": ("", "is empty"),
-    "no_rows": ("sepal_length,sepal_width,petal_length,petal_width,species\n", "no rows"),
+    "no_rows": (HEADER, "no rows"),
+    "all_missing_column": (HEADER + re.sub(r",3\.\d+,", ",,", ROWS), "sepal_width hold no values at all"),
 }
 
 
@@ -261,21 +267,48 @@ BAD_SOURCES = {
 def test_bad_data_stops_with_one_clear_message(project: Path, case: str) -> None:
     content, message = BAD_SOURCES[case]
     source = project / f"bad-{case}.csv"
-    if content is not None:
+    if isinstance(content, bytes):
+        source.write_bytes(content)
+    elif content is not None:
         source.write_text(content)
     config = project / "configs/data/iris.yaml"
-    config.write_text(config.read_text().replace("source: sklearn:iris", f"source: {source.name}"))
+    config.write_text(config.read_text().replace("source: data/external/iris.csv", f"source: {source.name}"))
     try:
         result = sh("make repro", project, check=False)
         assert result.returncode != 0
-        errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+        errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
         assert message in errors[0], result.stderr
         assert "Traceback" not in result.stderr
-        # DVC removed the stale outputs before the stage ran; the stage wrote none.
-        assert not (project / "data/processed/train.csv").exists()
+        if content is None:  # stopped before DVC ran any stage
+            assert "Running stage" not in result.stdout
+        else:  # DVC removed the stale outputs before the stage ran; the stage wrote none.
+            assert not (project / "data/processed/train.csv").exists()
     finally:
         sh("git checkout -- configs params.yaml dvc.lock", project)
         source.unlink(missing_ok=True)
+
+
+def test_a_task_that_contradicts_the_target_stops_before_training(project: Path) -> None:
+    config = project / "configs/data/iris.yaml"
+    config.write_text(config.read_text().replace("task: classification", "task: regression"))
+    try:
+        result = sh("make repro", project, check=False)
+        assert result.returncode != 0 and "data.task is regression, but the target 'species'" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (project / "data/processed/train.csv").exists()
+    finally:
+        sh("git checkout -- configs params.yaml dvc.lock", project)
+
+
+def test_a_misspelt_setting_stops_the_config_stage_naming_it(project: Path) -> None:
+    config = project / "configs/data/iris.yaml"
+    config.write_text(config.read_text().replace("test_size: 0.2", "test_sise: 0.2"))
+    try:
+        result = sh("make repro", project, check=False)
+        assert result.returncode != 0 and "data.test_sise: unknown setting" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        sh("git checkout -- configs params.yaml dvc.lock", project)
 
 
 def test_an_unknown_config_option_stops_with_one_clear_message(project: Path) -> None:

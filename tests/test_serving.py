@@ -50,6 +50,7 @@ def test_metadata_names_the_model_and_its_lineage(server: int, trained_project: 
     status, body = call(server, "GET", "/metadata")
     assert status == 200
     saved = json.loads((trained_project / "models" / "model_meta.json").read_text())
+    saved |= json.loads((trained_project / "reports" / "lineage.json").read_text())
     for key in ("model_name", "run_id", "git_commit", "data_hash", "trained_at", "metrics"):
         assert body[key] == saved[key], key
     assert [feature["name"] for feature in body["features"]] == list(RECORD)

@@ -26,20 +26,21 @@ from pydantic_core import to_json
 from {{ cookiecutter.module_name }}.artifacts import (
     META_FILE,
     ArtifactError,
-    Feature,
     ModelMeta,
     load_artifacts,
     load_meta,
     load_onnx,
     onnx_probabilities,
 )
+from {{ cookiecutter.module_name }}.kinds import JSON_TYPES, NUMERIC, Feature, category_text, numeric_value
 
 from api.settings import Settings
 
 logger = logging.getLogger("uvicorn.error")  # uvicorn's logger: lines land in the server log
 
-NUMERIC_DTYPES = {"float", "int"}
-KNOWN_DTYPES = {"float", "int", "str", "bool"}  # what api.schemas can build a request field for
+KNOWN_DTYPES = set(JSON_TYPES)  # what api.schemas can build a request field for
+
+Score = Callable[[Any], tuple[list[Any], list[list[float]] | None]]
 
 
 class NonFiniteOutput(ValueError):
@@ -54,13 +55,18 @@ class ServedModel:
     source: str
     runtime: str  # "onnx" (model.onnx, checked at training time) or "scikit-learn"
     classes: list[str] | None  # column order of the probabilities; None when there are none
-    score: Callable[[Any], tuple[list[Any], list[list[float]] | None]]
-    wants_frame: bool  # the scikit-learn model needs named or mixed-type columns: a DataFrame
-    dtype: Any = np.float64  # of the matrix `score` takes when it does not want a DataFrame
+    score: Score  # model inputs (see _as_input) -> predictions, probabilities
+    wants_frame: bool  # True: a pandas DataFrame (scikit-learn); False: ONNX per-feature arrays
+    dtype: Any = np.float64  # of the numeric ONNX inputs
 
     @cached_property
     def feature_names(self) -> list[str]:
         return [feature.name for feature in self.meta.features]
+
+    @cached_property
+    def _converters(self) -> list[Callable[[Any], Any]]:
+        """Per feature, value -> model input: the same rules as training (kinds.py)."""
+        return [numeric_value if f.kind == NUMERIC else category_text for f in self.meta.features]
 
     @cached_property
     def _row_of(self) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
@@ -72,22 +78,21 @@ class ServedModel:
 
     def predict(self, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
         """Predictions (and class probabilities) for validated records, in request order."""
-        return self.score(self._as_input(self._rows(records)))
+        return self.score(self._as_input(self._columns(records)))
 
     def answer(self, records: list[dict[str, Any]]) -> bytes:
         """The /predict response body (schemas.PredictResponse) for validated records.
 
-        The route and the fast lane both send these bytes. pydantic's serializer, not json.dumps:
-        ten times faster on a large batch, and what FastAPI itself uses for response models.
+        pydantic's serializer, not json.dumps: ten times faster on a large batch, and what FastAPI
+        itself uses for response models. A regressor answers numbers only (no classes).
         """
         predictions, probabilities = self.predict(records)
-        body = {
-            "predictions": predictions,
-            "classes": self.classes,
-            "probabilities": probabilities,
-            "model_name": self.meta.model_name,
-            "model_version": self.meta.model_version,
-        }
+        body: dict[str, Any] = {"predictions": predictions}
+        if self.classes is not None:
+            body["classes"] = self.classes
+            body["probabilities"] = probabilities
+        body["model_name"] = self.meta.model_name
+        body["model_version"] = self.meta.model_version
         rendered = to_json(body, inf_nan_mode="constants")
         # NaN and Infinity are not JSON. The byte search is only a cheap first check: a class label
         # may contain those letters too.
@@ -97,21 +102,36 @@ class ServedModel:
             )
         return rendered
 
-    def _rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        return list(map(self._row_of, records))
+    def _columns(self, records: list[dict[str, Any]]) -> list[list[Any]]:
+        """Per feature, the converted values of every record."""
+        rows = map(self._row_of, records)
+        columns = zip(*rows, strict=True) if len(records) > 1 else ([v] for v in next(rows))
+        return [
+            list(map(convert, column))
+            for convert, column in zip(self._converters, columns, strict=True)
+        ]
 
-    def _as_input(self, rows: list[tuple[Any, ...]]) -> Any:
+    def _as_input(self, columns: list[list[Any]]) -> Any:
         if not self.wants_frame:
-            return np.array(rows, dtype=self.dtype)
-        import pandas as pd  # only for models that need named or mixed-type columns
+            return {
+                f.name: np.array(values, dtype=self.dtype if f.kind == NUMERIC else object).reshape(
+                    -1, 1
+                )
+                for f, values in zip(self.meta.features, columns, strict=True)
+            }
+        import pandas as pd  # only for the scikit-learn runtime
 
-        return pd.DataFrame.from_records(rows, columns=self.feature_names)
+        data = {
+            f.name: pd.Series(values, dtype="float64" if f.kind == NUMERIC else object)
+            for f, values in zip(self.meta.features, columns, strict=True)
+        }
+        return pd.DataFrame(data)
 
 
 def finite(body: dict[str, Any]) -> bool:
     """True when no prediction or probability in the /predict body is NaN or infinite."""
     values = [value for value in body["predictions"] if isinstance(value, float)]
-    values += [value for row in body["probabilities"] or [] for value in row]
+    values += [value for row in body.get("probabilities") or [] for value in row]
     return all(math.isfinite(value) for value in values)
 
 
@@ -133,8 +153,14 @@ def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
     if not hasattr(estimator, "predict"):
         raise ArtifactError(f"{source}: the saved object has no predict() method.")
     check_features(meta, source)
+    expected = getattr(estimator, "feature_names_in_", None)
+    if expected is not None and sorted(map(str, expected)) != sorted(f.name for f in meta.features):
+        raise ArtifactError(
+            f"{source}: the model was trained on features {', '.join(map(str, expected))},"
+            f" but its metadata lists {', '.join(f.name for f in meta.features)}: retrain."
+        )
     classes = None
-    if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
+    if meta.task == "classification" and hasattr(estimator, "predict_proba"):
         classes = [str(label) for label in estimator.classes_]
 
     def score(inputs: Any) -> tuple[list[Any], list[list[float]] | None]:
@@ -143,26 +169,34 @@ def serve(estimator: Any, meta: ModelMeta, source: str) -> ServedModel:
             return predictions, None
         return predictions, estimator.predict_proba(inputs).tolist()
 
-    numeric = all(feature.dtype in NUMERIC_DTYPES for feature in meta.features)
-    wants_frame = hasattr(estimator, "feature_names_in_") or not numeric
-    return ServedModel(meta, source, "scikit-learn", classes, score, wants_frame)
+    return ServedModel(meta, source, "scikit-learn", classes, score, wants_frame=True)
 
 
 def serve_onnx(session: Any, meta: ModelMeta, source: str) -> ServedModel:
-    """Serve the checked ONNX export: a numeric matrix in, labels (and probabilities) out."""
+    """Serve the checked ONNX export: one input per feature in, labels (and probabilities) out."""
     check_features(meta, source)
-    model_input = session.get_inputs()[0]
-    input_name = model_input.name
+    inputs = {model_input.name: model_input.type for model_input in session.get_inputs()}
+    if sorted(inputs) != sorted(f.name for f in meta.features):
+        raise ArtifactError(
+            f"{source}: model.onnx takes inputs {', '.join(inputs)}, but the metadata lists"
+            f" features {', '.join(f.name for f in meta.features)}: retrain."
+        )
     # Tree models are exported for float32 inputs (what scikit-learn's trees compare).
-    dtype = np.float32 if model_input.type == "tensor(float)" else np.float64
+    numeric = [inputs[f.name] for f in meta.features if f.kind == NUMERIC]
+    dtype = np.float64 if numeric and numeric[0] == "tensor(double)" else np.float32
     outputs = [output.name for output in session.get_outputs()]
-    has_probabilities = len(outputs) > 1 and meta.classes is not None
+    has_probabilities = len(outputs) > 1 and meta.task == "classification"
     classes = meta.classes if has_probabilities else None
     wanted = outputs[:2] if has_probabilities else outputs[:1]
+    regression = meta.task == "regression"
 
-    def score(inputs: np.ndarray) -> tuple[list[Any], list[list[float]] | None]:
-        labels, *probabilities = session.run(wanted, {input_name: inputs})
-        return labels.tolist(), onnx_probabilities(probabilities[0]) if probabilities else None
+    def score(feeds: dict[str, np.ndarray]) -> tuple[list[Any], list[list[float]] | None]:
+        labels, *probabilities = session.run(wanted, feeds)
+        if regression:  # (n, 1) float32 or float64 values
+            return labels.ravel().astype(np.float64).tolist(), None
+        return labels.ravel().tolist(), onnx_probabilities(
+            probabilities[0]
+        ) if probabilities else None
 
     return ServedModel(meta, source, "onnx", classes, score, wants_frame=False, dtype=dtype)
 
@@ -171,14 +205,19 @@ def load_model(settings: Settings) -> ServedModel:
     """The model the settings name: from MLflow when MODEL_URI is set, else from MODEL_DIR."""
     if settings.model_uri:
         return load_from_mlflow(settings.model_uri)
-    return load_from_dir(settings.model_dir)
+    return load_from_dir(settings.model_dir, settings.lineage_file)
 
 
-def load_from_dir(model_dir: Path) -> ServedModel:
-    """model.onnx when training exported a checked one (fast), else the scikit-learn model."""
-    meta = load_meta(model_dir)
+def load_from_dir(model_dir: Path, lineage: Path | None = None) -> ServedModel:
+    """model.onnx when training exported a checked one (fast), else the scikit-learn model.
+
+    A model file that is not the one the metadata names (its hash differs) is refused outright.
+    """
+    meta = load_meta(model_dir, lineage)
     try:
         session = load_onnx(model_dir, meta)
+    except ArtifactError:
+        raise
     except Exception as error:  # a damaged model.onnx: the scikit-learn model is still right
         logger.warning("Cannot load %s/model.onnx (%s): serving scikit-learn.", model_dir, error)
         session = None
@@ -187,7 +226,7 @@ def load_from_dir(model_dir: Path) -> ServedModel:
     if meta.onnx_parity is None:
         logger.info("No checked ONNX export in %s: serving the scikit-learn model.", model_dir)
     try:
-        estimator, meta = load_artifacts(model_dir)
+        estimator, meta = load_artifacts(model_dir, lineage)
     except ArtifactError:
         raise
     except Exception as error:  # unpickling runs arbitrary code: report any failure the same way
@@ -247,7 +286,9 @@ def meta_from_run(mlflow: Any, model_uri: str, run_id: str) -> ModelMeta:
     if signature is None:
         raise ArtifactError(f"{model_uri} was logged without a signature: cannot build a request.")
     features = [
-        Feature(column.name, SIGNATURE_DTYPES.get(str(column.type.name), str(column.type.name)))
+        Feature.from_dict(
+            {"name": column.name, "dtype": SIGNATURE_DTYPES.get(column.type.name, column.type.name)}
+        )
         for column in signature.inputs.inputs
     ]
     run = mlflow.MlflowClient().get_run(run_id)
@@ -257,6 +298,7 @@ def meta_from_run(mlflow: Any, model_uri: str, run_id: str) -> ModelMeta:
         model_name=model_uri.removeprefix("models:/").split("@")[0].split("/")[0],
         features=features,
         target=params.get("data.target", "target"),
+        task=tags.get("task", "classification"),
         git_commit=tags.get("git_commit"),
         git_dirty={"True": True, "False": False}.get(tags.get("git_dirty", "")),
         data_hash=tags.get("data_hash"),

@@ -13,13 +13,19 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from {{ cookiecutter.module_name }}.artifacts import Feature
+from {{ cookiecutter.module_name }}.kinds import Feature
 
-# Strict: "5.1" is not a float and 1 is not a bool; a finite float is required (NaN breaks models).
+# The largest finite float32: tree models compare inputs as float32, where a larger number becomes
+# infinity. Refused for every model, so both runtimes answer the same.
+FLOAT32_MAX = 3.4028234663852886e38
+
+# Strict: "5.1" is not a number and 1 is not a bool; numbers must be finite (NaN breaks models).
 FIELD_TYPES: dict[str, Any] = {
-    "float": Annotated[float, Field(strict=True, allow_inf_nan=False)],
-    "int": Annotated[int, Field(strict=True)],
-    "str": Annotated[str, Field(strict=True)],
+    "float": Annotated[
+        float, Field(strict=True, allow_inf_nan=False, ge=-FLOAT32_MAX, le=FLOAT32_MAX)
+    ],
+    "int": Annotated[int, Field(strict=True, ge=-(2**53), le=2**53)],
+    "str": Annotated[str, Field(strict=True, max_length=10_000)],
     "bool": Annotated[bool, Field(strict=True)],
 }
 NO_EXTRA_KEYS = ConfigDict(extra="forbid")
@@ -34,7 +40,9 @@ def record_type(features: list[Feature]) -> Any:
                 f"feature {feature.name!r} has dtype {feature.dtype!r}; expected one of"
                 f" {', '.join(FIELD_TYPES)}"
             )
-        fields[feature.name] = FIELD_TYPES[feature.dtype]
+        field_type = FIELD_TYPES[feature.dtype]
+        # null where the model imputes a missing value; the key itself is always required.
+        fields[feature.name] = field_type | None if feature.nullable else field_type
     return strict_dict("Record", fields)
 
 
@@ -54,7 +62,7 @@ def strict_dict(name: str, fields: dict[str, Any]) -> Any:
 class PredictResponse(BaseModel):
     predictions: list[Any] = Field(description="One prediction per record, in request order.")
     classes: list[str] | None = Field(
-        None, description="Class labels, the column order of `probabilities`."
+        None, description="Class labels, the column order of `probabilities` (classifiers only)."
     )
     probabilities: list[list[float]] | None = Field(
         None, description="Per record, the probability of each class (classifiers only)."
@@ -71,6 +79,20 @@ class Ready(BaseModel):
     status: str = "ready"
     model_name: str
     source: str
+
+
+class FeatureInfo(BaseModel):
+    """One input of the model, as a request must send it."""
+
+    name: str
+    dtype: str = Field(description="JSON type of the value: float (any number), int, str or bool.")
+    kind: str = Field(description="numeric or categorical.")
+    categories: list[str] | None = Field(
+        None,
+        description="A categorical feature's values seen in training (others are accepted and"
+        " encoded as none of them); null for numeric features or too many to list.",
+    )
+    nullable: bool = Field(description="null is accepted: the model imputes a missing value.")
 
 
 class Metadata(BaseModel):
@@ -90,5 +112,6 @@ class Metadata(BaseModel):
     trained_at: str | None
     metrics: dict[str, float]
     target: str
+    task: str = Field(description="classification or regression.")
     classes: list[str] | None
-    features: list[dict[str, str]]
+    features: list[FeatureInfo]

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     )
 
     model_dir: Path = Field(Path("models"), description="Directory written by the pipeline.")
+    lineage_file: Path = Field(
+        Path("reports/lineage.json"),
+        description="The MLflow run, version and time of the model in model_dir (from training).",
+    )
     model_uri: str | None = Field(
         None,
         description="Serve this MLflow model instead of model_dir, e.g. models:/name@champion.",

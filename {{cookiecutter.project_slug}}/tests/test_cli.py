@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from omegaconf import DictConfig, OmegaConf
+import support
 
-from {{ cookiecutter.module_name }}.artifacts import Feature, ModelMeta, save_artifacts
+from {{ cookiecutter.module_name }}.artifacts import ArtifactError, ModelMeta, load_artifacts, save_artifacts
+from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.files import write_text
 from {{ cookiecutter.module_name }}.predict import predict_frame
-
-FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -28,70 +27,93 @@ def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProces
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
     assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith("ERROR: ") and fragment in result.stderr
+    assert result.stderr.startswith("ERROR: ") and fragment in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
 
 @pytest.fixture
-def trained_dir(tmp_path: Path, tiny_frame: pd.DataFrame) -> Path:
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(max_iter=200).fit(tiny_frame[FEATURES], tiny_frame.species)
-    meta = ModelMeta(
-        model_name="m",
-        features=[Feature(name, "float") for name in FEATURES],
-        target="species",
-        classes=[str(c) for c in model.classes_],
-    )
+def mixed_model(tmp_path: Path) -> Path:
+    """A classifier on the mixed table, saved the way training saves it."""
+    frame = support.mixed_frame().drop(columns="price")
+    model, features, _, _ = support.fit_pipeline(tmp_path, frame, "label")
+    meta = ModelMeta("m", features, "label", classes=[str(c) for c in model.classes_])
     save_artifacts(model, meta, tmp_path / "models")
     return tmp_path / "models"
 
 
-def test_data_stage_reports_a_missing_file_and_writes_nothing(
-    cfg: DictConfig, tmp_path: Path
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda raw: raw["data"].update(source="missing.csv"), "data file not found"),
+        (
+            lambda raw: raw["data"].update(test_sise=0.3),
+            "params.yaml: data.test_sise: unknown setting",
+        ),
+    ],
+    ids=["missing-file", "misspelt-key"],
+)
+def test_the_data_stage_reports_a_mistake_and_writes_nothing(
+    tmp_path: Path, change, message: str
 ) -> None:
-    cfg.data.source = str(tmp_path / "missing.csv")
-    params = tmp_path / "params.yaml"
-    params.write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
-    result = run_module("stages", "data", "--params", str(params), cwd=tmp_path)
-    assert_one_line_error(result, "data file not found")
-    assert not Path(cfg.paths.train).exists()
+    raw = support.composed()
+    change(raw)
+    support.write_params(tmp_path / "params.yaml", raw)
+    result = run_module("stages", "data", cwd=tmp_path)
+    assert_one_line_error(result, message)
+    assert not (tmp_path / "data").exists()
 
 
-def test_predict_cli_writes_predictions(trained_dir: Path, tiny_frame: pd.DataFrame) -> None:
-    rows = trained_dir.parent / "rows.csv"
-    tiny_frame[FEATURES].to_csv(rows, index=False)
-    out = trained_dir.parent / "out.csv"
+def test_predict_cli_writes_predictions(mixed_model: Path) -> None:
+    rows = mixed_model.parent / "rows.csv"
+    support.mixed_frame(30, seed=3).drop(columns=["label", "price"]).to_csv(rows, index=False)
+    out = mixed_model.parent / "out.csv"
     result = run_module(
-        "predict", str(rows), str(out), "--model-dir", str(trained_dir), cwd=trained_dir
+        "predict", str(rows), str(out), "--model-dir", str(mixed_model), cwd=mixed_model
     )
     assert result.returncode == 0, result.stderr
     predictions = pd.read_csv(out)
-    assert len(predictions) == len(tiny_frame)
-    assert {"prediction", "proba_a", "proba_b", "proba_c"} <= set(predictions.columns)
+    assert len(predictions) == 30 and {"prediction", "proba_high", "proba_low"} <= set(
+        predictions.columns
+    )
 
 
-def test_predict_cli_without_a_model_says_to_train(
-    tmp_path: Path, tiny_frame: pd.DataFrame
-) -> None:
+def test_predict_cli_without_a_model_says_to_train(tmp_path: Path) -> None:
     rows = tmp_path / "rows.csv"
-    tiny_frame.to_csv(rows, index=False)
+    support.tiny_frame().to_csv(rows, index=False)
     result = run_module("predict", str(rows), str(tmp_path / "out.csv"), cwd=tmp_path)
     assert_one_line_error(result, "train a model first")
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_predict_frame_names_missing_and_non_numeric_columns(
-    trained_dir: Path, tiny_frame: pd.DataFrame
-) -> None:
-    from {{ cookiecutter.module_name }}.artifacts import load_artifacts
-    from {{ cookiecutter.module_name }}.errors import PipelineError
+def test_predict_frame_names_missing_and_non_numeric_columns(mixed_model: Path) -> None:
+    model, meta = load_artifacts(mixed_model)
+    rows = support.mixed_frame(5, seed=4)
+    with pytest.raises(PipelineError, match=r"lacks the feature column\(s\) city"):
+        predict_frame(model, meta, rows.drop(columns="city"))
+    with pytest.raises(PipelineError, match="'income' must hold numbers, not 'lots'"):
+        predict_frame(model, meta, rows.assign(income=["lots", 1, 2, 3, 4]))
+    answered = predict_frame(model, meta, rows.assign(city="Marseille", age=None))  # unseen, gap
+    assert len(answered) == 5
 
-    model, meta = load_artifacts(trained_dir)
-    with pytest.raises(PipelineError, match="lacks the feature column\\(s\\) petal_width"):
-        predict_frame(model, meta, tiny_frame.drop(columns="petal_width"))
-    with pytest.raises(PipelineError, match="non-numeric"):
-        predict_frame(model, meta, tiny_frame.assign(sepal_width="wide"))
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[]", "expected a JSON object"),
+        ("null", "expected a JSON object"),
+        ("{}", "missing field(s)"),
+    ],
+)
+def test_damaged_metadata_is_named(mixed_model: Path, content: str, message: str) -> None:
+    (mixed_model / "model_meta.json").write_text(content, encoding="utf-8")
+    with pytest.raises(ArtifactError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_artifacts(mixed_model)
+
+
+def test_a_damaged_model_file_is_refused_with_a_reason(mixed_model: Path) -> None:
+    (mixed_model / "model.joblib").write_bytes(b"not a pickle")
+    with pytest.raises(ArtifactError, match=r"is not the file model_meta\.json describes"):
+        load_artifacts(mixed_model)
 
 
 def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path: Path) -> None:
@@ -118,4 +140,4 @@ def test_tracking_uri_prefers_the_environment(
     assert tracking_uri() == DEFAULT_TRACKING_URI
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking:5000")
     assert tracking_uri() == "http://tracking:5000"
-    assert flatten(OmegaConf.create({"a": {"b": 1}, "c": [1, 2]})) == {"a.b": "1", "c": "[1, 2]"}
+    assert flatten({"a": {"b": 1}, "c": [1, 2]}) == {"a.b": "1", "c": "[1, 2]"}

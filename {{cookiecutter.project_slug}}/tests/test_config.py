@@ -1,60 +1,73 @@
-"""Every config composes, every model config builds, and params.yaml is what the configs say."""
+"""Every config composes and checks, every model config builds, params.yaml is what configs say."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import support
 from hydra.errors import HydraException
-from omegaconf import OmegaConf
 
 from {{ cookiecutter.module_name }}.config import compose, load_params, to_params_yaml, write_params
+from {{ cookiecutter.module_name }}.data import TableSchema
 from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.model import build_model
+from {{ cookiecutter.module_name }}.params import parse_params
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = PROJECT_ROOT / "configs"
-
+CONFIG_DIR = support.CONFIG_DIR
 MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 DATASETS = sorted(p.stem for p in (CONFIG_DIR / "data").glob("*.yaml"))
+REGRESSORS = {"random_forest_regressor", "ridge"}
+
+
+def schema_for(task: str) -> TableSchema:
+    return TableSchema(
+        "y", task, ["a", "b"], {"a": "numeric", "b": "categorical"}, {"a": "float", "b": "str"}
+    )
 
 
 def test_the_groups_are_not_empty() -> None:
-    assert {"random_forest", "logistic_regression"} <= set(MODELS)
-    assert EXPERIMENTS and "iris" in DATASETS
+    assert {"random_forest", "logistic_regression"} | REGRESSORS <= set(MODELS)
+    assert EXPERIMENTS and {"iris", "diabetes", "csv"} <= set(DATASETS)
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_every_model_config_builds_a_pipeline(model: str) -> None:
-    cfg = compose([f"model={model}"], config_dir=CONFIG_DIR)
-    pipeline = build_model(cfg.model)
+def test_every_model_config_builds_a_pipeline(model: str, tmp_path: Path) -> None:
+    p = support.params(tmp_path, f"model={model}")
+    pipeline = build_model(
+        p.model,
+        p.preprocessing,
+        schema_for("regression" if model in REGRESSORS else "classification"),
+    )
     assert pipeline.steps[-1][0] == "estimator"
-    assert pipeline.get_params()["estimator__random_state"] == cfg.seed
+    assert pipeline.get_params()["estimator__random_state"] == p.seed
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_preset_composes_and_builds(experiment: str) -> None:
-    cfg = compose([f"experiment={experiment}"], config_dir=CONFIG_DIR)
-    assert cfg.name == experiment  # presets name themselves, so their MLflow runs are findable
-    build_model(cfg.model)
+def test_every_experiment_preset_composes_checks_and_builds(
+    experiment: str, tmp_path: Path
+) -> None:
+    p = support.params(tmp_path, f"experiment={experiment}")
+    assert p.name == experiment  # presets name themselves, so their MLflow runs are findable
+    build_model(p.model, p.preprocessing, schema_for(p.data.task))
 
 
 @pytest.mark.parametrize("data", DATASETS)
-def test_every_data_config_composes(data: str) -> None:
-    cfg = compose([f"data={data}", "data.source=some.csv"], config_dir=CONFIG_DIR)
-    assert cfg.data.features and cfg.data.target
+def test_every_data_config_composes_and_checks(data: str) -> None:
+    raw = support.composed(f"data={data}", "data.source=some.csv", "data.target=y")
+    assert parse_params(raw).data.target
+
+
+def test_the_plot_template_follows_the_task() -> None:
+    assert support.composed()["plots"]["template"] == "confusion"
+    assert support.composed("experiment=regression")["plots"]["template"] == "scatter"
 
 
 def test_shipped_params_yaml_is_the_composition_of_configs() -> None:
     # The `config` stage would rewrite it otherwise; DVC would then see a change nobody made.
-    shipped = (PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8")
+    shipped = (support.PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8")
     assert shipped == to_params_yaml(compose(config_dir=CONFIG_DIR))
-
-
-def test_overrides_reach_the_model() -> None:
-    cfg = compose(["model=logistic_regression", "model.estimator.C=0.25"], config_dir=CONFIG_DIR)
-    assert build_model(cfg.model).get_params()["estimator__C"] == 0.25
 
 
 def test_an_unknown_option_is_refused() -> None:
@@ -62,16 +75,56 @@ def test_an_unknown_option_is_refused() -> None:
         compose(["model=nope"], config_dir=CONFIG_DIR)
 
 
-def test_write_params_then_load_round_trips(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r["data"].update(test_sise=0.3), r"data.test_sise: unknown setting"),
+        (
+            lambda r: r["data"].update(test_size=1.5),
+            r"data.test_size: Input should be less than 1 \(got 1.5\)",
+        ),
+        (lambda r: r.update(seed="forty"), r"seed: Input should be a valid integer"),
+        (
+            lambda r: r["data"].update(task="clustering"),
+            r"data.task: Input should be 'classification' or 'regression'",
+        ),
+        (
+            lambda r: r["paths"].update(model_dir="/tmp/models"),
+            r"paths.model_dir: must be a relative path inside the project",
+        ),
+        (
+            lambda r: r["paths"].update(metrics="../x.json"),
+            r"paths.metrics: must be a relative path",
+        ),
+        (lambda r: r["model"]["estimator"].pop("_target_"), r"model.estimator: needs a _target_"),
+        (
+            lambda r: r["data"].update(kinds={"age": "text"}),
+            r"data.kinds.age: Input should be 'numeric' or 'categorical'",
+        ),
+    ],
+    ids=["typo", "range", "type", "task", "absolute-path", "outside-path", "no-target", "kind"],
+)
+def test_a_wrong_setting_is_named_with_its_file(change, message: str) -> None:
+    raw = support.composed()
+    change(raw)
+    with pytest.raises(PipelineError, match=rf"^params.yaml: {message}"):
+        parse_params(raw)
+
+
+def test_write_params_then_load_round_trips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DVC_EXP_NAME", raising=False)
     target = tmp_path / "params.yaml"
     assert write_params(target, config_dir=CONFIG_DIR)
-    assert OmegaConf.to_container(load_params(target)) == OmegaConf.to_container(
-        compose(config_dir=CONFIG_DIR)
-    )
+    assert target.read_text(encoding="utf-8") == to_params_yaml(compose(config_dir=CONFIG_DIR))
+    loaded = load_params(target)
+    assert loaded.data.source == "data/external/iris.csv" and loaded.paths.schema_.endswith(".json")
 
 
-def test_write_params_leaves_dvc_experiment_params_alone(tmp_path: Path, monkeypatch) -> None:
+def test_write_params_leaves_dvc_experiment_params_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DVC_EXP_NAME", "some-exp")
     target = tmp_path / "params.yaml"
     target.write_text("composed: by dvc\n", encoding="utf-8")
@@ -79,6 +132,9 @@ def test_write_params_leaves_dvc_experiment_params_alone(tmp_path: Path, monkeyp
     assert target.read_text(encoding="utf-8") == "composed: by dvc\n"
 
 
-def test_load_params_names_a_missing_file(tmp_path: Path) -> None:
+def test_load_params_names_a_missing_or_broken_file(tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match="dvc repro config"):
+        load_params(tmp_path / "params.yaml")
+    (tmp_path / "params.yaml").write_text("a: [", encoding="utf-8")
+    with pytest.raises(PipelineError, match="is not valid YAML"):
         load_params(tmp_path / "params.yaml")

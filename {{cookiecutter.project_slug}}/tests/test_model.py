@@ -1,59 +1,94 @@
-"""Features, model building and scoring on tiny frames."""
+"""Building the model from config, scoring, on tiny frames."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf
+import support
 
+from {{ cookiecutter.module_name }}.data import TableSchema, prepare
 from {{ cookiecutter.module_name }}.errors import PipelineError
-from {{ cookiecutter.module_name }}.evaluate import confusion_rows, metrics_json, score
+from {{ cookiecutter.module_name }}.evaluate import metrics_json, prediction_rows, score
 from {{ cookiecutter.module_name }}.features import describe_features, split_xy
+from {{ cookiecutter.module_name }}.kinds import CATEGORICAL
 from {{ cookiecutter.module_name }}.model import build_model
-
-FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-
-
-def model_cfg(scale: bool = True, **estimator: object) -> OmegaConf:
-    defaults = {"_target_": "sklearn.linear_model.LogisticRegression", "max_iter": 200}
-    return OmegaConf.create({"name": "m", "scale": scale, "estimator": {**defaults, **estimator}})
+from {{ cookiecutter.module_name }}.params import Params
 
 
-def test_split_xy_orders_features_as_configured(tiny_frame: pd.DataFrame) -> None:
-    x, y = split_xy(tiny_frame, FEATURES[::-1], "species")
-    assert list(x.columns) == FEATURES[::-1] and y.tolist() == tiny_frame.species.tolist()
+def fitted(
+    params: Params, frame: pd.DataFrame, target: str, task: str
+) -> tuple[object, TableSchema, pd.DataFrame, pd.Series]:
+    typed, schema, _ = prepare(frame, target, kinds={"grade": CATEGORICAL}, task=task)
+    x, y = split_xy(typed, schema.features, schema.target)
+    return build_model(params.model, params.preprocessing, schema).fit(x, y), schema, x, y
 
 
-def test_describe_features_reports_kinds(tiny_frame: pd.DataFrame) -> None:
-    kinds = describe_features(tiny_frame.assign(sepal_length=1), FEATURES)
-    assert [(f.name, f.dtype) for f in kinds][:2] == [
-        ("sepal_length", "int"),
-        ("sepal_width", "float"),
-    ]
+def test_the_pipeline_has_a_branch_per_kind_and_a_scaler_only_when_asked(tmp_path: Path) -> None:
+    schema = TableSchema(
+        "y",
+        "classification",
+        ["a", "b"],
+        {"a": "numeric", "b": "categorical"},
+        {"a": "float", "b": "str"},
+    )
+    for model, scaled in (("logistic_regression", True), ("random_forest", False)):
+        p = support.params(tmp_path, f"model={model}")
+        preprocess = build_model(p.model, p.preprocessing, schema).named_steps["preprocess"]
+        branches = {name: steps for name, steps, _ in preprocess.transformers}
+        assert set(branches) == {"numeric", "categorical"}
+        assert ("scale" in branches["numeric"].named_steps) is scaled
+        assert list(branches["categorical"].named_steps) == ["impute", "encode"]
 
 
-def test_build_model_adds_a_scaler_only_when_asked() -> None:
-    assert [name for name, _ in build_model(model_cfg(scale=True)).steps] == ["scale", "estimator"]
-    assert [name for name, _ in build_model(model_cfg(scale=False)).steps] == ["estimator"]
+def test_a_mixed_table_with_gaps_fits_and_unseen_categories_are_scored(
+    params: Params, mixed_frame: pd.DataFrame
+) -> None:
+    model, schema, x, _ = fitted(params, mixed_frame, "label", "classification")
+    unseen = x.head(3).assign(city="Marseille", member="")
+    assert len(model.predict(unseen)) == 3
+    features = {f.name: f for f in describe_features(model, x, schema)}
+    assert features["city"].categories == ["Lyon", "Nice", "Paris"] and features["city"].nullable
+    assert features["age"].kind == "numeric" and features["age"].nullable
 
 
-def test_build_model_names_a_misspelt_argument() -> None:
-    with pytest.raises(PipelineError, match="unexpected keyword argument 'C_'"):
-        build_model(model_cfg(C_=1.0))
+def test_a_pipeline_without_imputer_has_non_nullable_features(
+    tmp_path: Path, mixed_frame: pd.DataFrame
+) -> None:
+    p = support.params(tmp_path, "~preprocessing.numeric.impute", "model=logistic_regression")
+    model, schema, x, _ = fitted(p, mixed_frame.dropna(subset=["age"]), "label", "classification")
+    features = {f.name: f for f in describe_features(model, x, schema)}
+    assert not features["age"].nullable and features["city"].nullable
 
 
-def test_build_model_names_an_unknown_class() -> None:
-    with pytest.raises(PipelineError, match=r"sklearn\.nope\.Model"):
-        build_model(model_cfg(_target_="sklearn.nope.Model"))
-
-
-def test_score_and_confusion_rows(tiny_frame: pd.DataFrame) -> None:
-    x, y = split_xy(tiny_frame, FEATURES, "species")
-    model = build_model(model_cfg()).fit(x, y)
-    metrics = score(model, x, y)
-    assert set(metrics) == {"accuracy", "f1_macro", "n_test"} and 0 <= metrics["accuracy"] <= 1
+def test_regression_metrics_and_prediction_rows(tmp_path: Path, mixed_frame: pd.DataFrame) -> None:
+    p = support.params(tmp_path, "model=ridge", "data.task=regression")
+    model, _, x, y = fitted(p, mixed_frame.drop(columns="label"), "price", "regression")
+    metrics = score(model, x, y, "regression")
+    assert set(metrics) == {"rmse", "mae", "r2", "n_test"} and metrics["r2"] > 0.5
     assert json.loads(metrics_json(metrics)) == metrics
-    rows = confusion_rows(model, x, y)
-    assert list(rows.columns) == ["actual", "predicted"] and len(rows) == len(tiny_frame)
+    rows = prediction_rows(model, x, y)
+    assert list(rows.columns) == ["actual", "predicted"] and len(rows) == len(x)
+
+
+def test_a_classifier_for_a_regression_task_is_refused(
+    tmp_path: Path, mixed_frame: pd.DataFrame
+) -> None:
+    p = support.params(tmp_path, "model=random_forest")
+    with pytest.raises(PipelineError, match="is not a regressor but the task is regression"):
+        fitted(p, mixed_frame.drop(columns="label"), "price", "regression")
+
+
+def test_a_misspelt_argument_and_an_unknown_class_are_named(
+    tmp_path: Path, mixed_frame: pd.DataFrame
+) -> None:
+    p = support.params(tmp_path, "model=logistic_regression", "+model.estimator.C_=1.0")
+    with pytest.raises(PipelineError, match="unexpected keyword argument 'C_'"):
+        fitted(p, mixed_frame, "label", "classification")
+    p = support.params(tmp_path, "preprocessing.numeric.impute._target_=sklearn.nope.Imputer")
+    with pytest.raises(
+        PipelineError, match=r"preprocessing.numeric.impute \(sklearn\.nope\.Imputer\)"
+    ):
+        fitted(p, mixed_frame, "label", "classification")

@@ -32,6 +32,7 @@ async def metadata(model: ModelDep) -> Metadata:
         trained_at=meta.trained_at,
         metrics=meta.metrics,
         target=meta.target,
+        task=meta.task,
         classes=model.classes if model.classes is not None else meta.classes,
         features=[asdict(feature) for feature in meta.features],
     )

@@ -1,34 +1,37 @@
 """The model artifact shared by training and serving.
 
-Training writes a directory with two files; serving (the API, the batch CLI, the image) reads it
-back. This module must stay light: no mlflow, hydra or dvc imports, so the serving path starts fast
-and the container does not need them.
+Training writes a directory; serving (the API, the batch CLI, the image) reads it back. This module
+must stay light: no mlflow, hydra, dvc or pandas imports, so the serving path starts fast and the
+container does not need them.
 
-    models/model.joblib      the fitted scikit-learn estimator (a Pipeline), joblib-serialised
-    models/model_meta.json   what the estimator expects and where it came from (ModelMeta below)
-    models/model.onnx        the same model for ONNX Runtime, when it could be exported and gives
+    models/model.joblib      the fitted scikit-learn Pipeline (preprocessing and estimator), joblib
+    models/model.onnx        the same pipeline for ONNX Runtime, when it could be exported and gives
                              the same answers (onnx_export.py); the API prefers it: far faster
+    models/model_meta.json   what the model expects and answers, and what produced it (ModelMeta)
+
+Everything in models/ is a pure function of the data, the configs and the code, so two
+reproductions give byte-identical files (and the same DVC hash). What differs on every run (the
+MLflow run id, the registered version, the time, the git commit) is the lineage file,
+reports/lineage.json by default, kept beside the metrics and tied to the model by its hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from .kinds import Feature
 
 MODEL_FILE = "model.joblib"
 META_FILE = "model_meta.json"
 ONNX_FILE = "model.onnx"
-
-
-@dataclass(frozen=True)
-class Feature:
-    """One input column: its name and kind ("float", "int", "str" or "bool")."""
-
-    name: str
-    dtype: str
+# What differs on every run: kept out of model_meta.json (see the module docstring).
+# The commit too: committing the code after training must not change the model's DVC hash.
+VOLATILE = ("run_id", "model_version", "trained_at", "git_commit", "git_dirty")
 
 
 @dataclass(frozen=True)
@@ -38,26 +41,52 @@ class ModelMeta:
     model_name: str
     features: list[Feature]
     target: str
+    task: str = "classification"  # or "regression"
     # Class labels in predict_proba column order; None for regression.
     classes: list[str] | None = None
-    run_id: str | None = None  # MLflow run that trained the model
-    model_version: str | None = None  # registered model version, when registered
-    git_commit: str | None = None
-    git_dirty: bool | None = None
     data_hash: str | None = None  # sha256 of the training data file
     config_name: str | None = None
-    trained_at: str | None = None  # ISO 8601, UTC
     metrics: dict[str, float] = field(default_factory=dict)
-    # What the ONNX parity check measured ({"checked_rows": ..., "max_probability_diff": ...});
-    # None when there is no model.onnx.
+    # What the ONNX parity check measured; None when there is no model.onnx.
     onnx_parity: dict[str, Any] | None = None
+    # sha256 of each model file, written when saved and checked when loaded.
+    artifacts: dict[str, str] = field(default_factory=dict)
+    # The lineage of this run (reports/lineage.json, or the MLflow run): not in model_meta.json.
+    run_id: str | None = None  # MLflow run that trained the model
+    model_version: str | None = None  # registered model version, when registered
+    trained_at: str | None = None  # ISO 8601, UTC
+    git_commit: str | None = None  # the commit the model was trained from
+    git_dirty: bool | None = None  # tracked files were modified
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        stable = {k: v for k, v in asdict(self).items() if k not in VOLATILE}
+        return json.dumps(stable, indent=2, sort_keys=True) + "\n"
+
+    def lineage_json(self) -> str:
+        lineage = {key: getattr(self, key) for key in VOLATILE}
+        lineage["model_sha256"] = self.artifacts.get(MODEL_FILE)
+        return json.dumps(lineage, indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ModelMeta:
-        features = [Feature(**f) for f in raw.get("features", [])]
+    def from_dict(cls, raw: Any) -> ModelMeta:
+        """ModelMeta from parsed JSON; ValueError naming what is wrong."""
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected a JSON object, found {type(raw).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+        missing = [name for name in ("model_name", "features", "target") if name not in raw]
+        if missing:
+            raise ValueError(f"missing field(s) {', '.join(missing)}")
+        if not isinstance(raw["features"], list) or not all(
+            isinstance(f, dict) for f in raw["features"]
+        ):
+            raise ValueError("features must be a list of objects")
+        try:
+            features = [Feature.from_dict(f) for f in raw["features"]]
+        except TypeError as error:
+            raise ValueError(f"a feature is malformed: {error}") from error
         return cls(**{**raw, "features": features})
 
 
@@ -65,13 +94,25 @@ class ArtifactError(RuntimeError):
     """The model directory is missing, incomplete or unreadable; the message says how to fix it."""
 
 
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def save_artifacts(
     model: Any, meta: ModelMeta, model_dir: Path, onnx_model: bytes | None = None
-) -> None:
-    """Write the estimator, its metadata and (when given) its ONNX export into model_dir.
+) -> ModelMeta:
+    """Write the estimator, its ONNX export (when given) and its metadata into model_dir.
 
-    A model.onnx left by an earlier training is removed when there is no new export, so the API
-    never serves an ONNX model that belongs to another estimator.
+    Returns meta with the files' hashes. A model.onnx left by an earlier training is removed when
+    there is no new export, so the API never serves an export of another model.
     """
     import joblib
 
@@ -81,38 +122,98 @@ def save_artifacts(
     temporary = {name: model_dir / f".{name}.tmp" for name in final}
     try:
         joblib.dump(model, temporary[MODEL_FILE])
-        temporary[META_FILE].write_text(meta.to_json(), encoding="utf-8")
+        hashes = {MODEL_FILE: file_sha256(temporary[MODEL_FILE])}
         if onnx_model is not None:
             temporary[ONNX_FILE].write_bytes(onnx_model)
-        else:
+            hashes[ONNX_FILE] = sha256(onnx_model)
+        meta = replace(meta, artifacts=hashes)
+        temporary[META_FILE].write_text(meta.to_json(), encoding="utf-8")
+        if onnx_model is None:
             (model_dir / ONNX_FILE).unlink(missing_ok=True)
-        for name, path in temporary.items():
-            os.replace(path, model_dir / name)
+        # The metadata last: until it is replaced, the old one names the old files' hashes.
+        for name in [n for n in final if n != META_FILE] + [META_FILE]:
+            os.replace(temporary[name], model_dir / name)
     finally:
         for path in temporary.values():
             path.unlink(missing_ok=True)
+    return meta
 
 
-def load_meta(model_dir: Path) -> ModelMeta:
-    """Read only the metadata (cheap: no unpickling)."""
+def write_lineage(meta: ModelMeta, path: Path) -> None:
+    """The volatile lineage (run id, version, time, commit) of the model just saved."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(meta.lineage_json(), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def with_lineage(meta: ModelMeta, path: Path | None) -> ModelMeta:
+    """meta plus the lineage in path, when that file describes this very model."""
+    if path is None or not path.is_file():
+        return meta
+    try:
+        lineage = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return meta
+    if not isinstance(lineage, dict) or lineage.get("model_sha256") != meta.artifacts.get(
+        MODEL_FILE
+    ):
+        return meta  # another model's lineage (an older checkout, a copied directory)
+    values: dict[str, Any] = {
+        key: None if lineage.get(key) is None else str(lineage[key]) for key in VOLATILE
+    }
+    dirty = lineage.get("git_dirty")
+    values["git_dirty"] = dirty if isinstance(dirty, bool) else None
+    return replace(meta, **values)
+
+
+def load_meta(model_dir: Path, lineage: Path | None = None) -> ModelMeta:
+    """Read only the metadata (cheap: no unpickling), with the lineage when it matches."""
     path = model_dir / META_FILE
     if not path.is_file():
-        raise ArtifactError(f"no model metadata at {path}: train a model first (dvc repro).")
+        raise ArtifactError(
+            f"no model metadata in {model_dir.name}/: train a model first (dvc repro)."
+        )
     try:
-        return ModelMeta.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        meta = ModelMeta.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError) as error:
-        raise ArtifactError(f"{path} is not valid model metadata: {error}") from error
+        raise ArtifactError(
+            f"{model_dir.name}/{META_FILE} is not valid model metadata: {error}"
+        ) from error
+    return with_lineage(meta, lineage)
 
 
-def load_artifacts(model_dir: Path) -> tuple[Any, ModelMeta]:
-    """Read the estimator and its metadata; ArtifactError with a clear message when missing."""
+def read_checked(model_dir: Path, name: str, meta: ModelMeta) -> bytes:
+    """The bytes of a model file, refused when they are not the ones the metadata names."""
+    path = model_dir / name
+    if not path.is_file():
+        raise ArtifactError(f"no {name} in {model_dir.name}/: train a model first (dvc repro).")
+    data = path.read_bytes()
+    expected = meta.artifacts.get(name)
+    if expected is not None and sha256(data) != expected:
+        raise ArtifactError(
+            f"{model_dir.name}/{name} is not the file {META_FILE} describes (its sha256 differs):"
+            " it was replaced or damaged. Restore it with `dvc checkout` or retrain (dvc repro)."
+        )
+    return data
+
+
+def load_artifacts(model_dir: Path, lineage: Path | None = None) -> tuple[Any, ModelMeta]:
+    """Read the estimator and its metadata; ArtifactError with a clear message when unusable."""
+    import io
+
     import joblib
 
-    meta = load_meta(model_dir)
-    path = model_dir / MODEL_FILE
-    if not path.is_file():
-        raise ArtifactError(f"no model at {path}: train a model first (dvc repro).")
-    return joblib.load(path), meta
+    meta = load_meta(model_dir, lineage)
+    data = read_checked(model_dir, MODEL_FILE, meta)
+    try:
+        return joblib.load(io.BytesIO(data)), meta
+    except Exception as error:  # unpickling a damaged file raises anything
+        reason = (str(error).strip().splitlines() or [""])[0]
+        raise ArtifactError(
+            f"{model_dir.name}/{MODEL_FILE} cannot be loaded ({type(error).__name__}"
+            f"{': ' + reason if reason else ''}): restore it with `dvc checkout` or retrain."
+        ) from error
 
 
 def onnx_session(model: bytes) -> Any:
@@ -129,10 +230,9 @@ def onnx_session(model: bytes) -> Any:
 
 def load_onnx(model_dir: Path, meta: ModelMeta) -> Any | None:
     """A session on model_dir/model.onnx when training exported and checked one, else None."""
-    path = model_dir / ONNX_FILE
-    if meta.onnx_parity is None or not path.is_file():
+    if meta.onnx_parity is None or not (model_dir / ONNX_FILE).is_file():
         return None
-    return onnx_session(path.read_bytes())
+    return onnx_session(read_checked(model_dir, ONNX_FILE, meta))
 
 
 # Rows; up to this many, plain Python beats numpy, whose per-call overhead dwarfs a few divisions.

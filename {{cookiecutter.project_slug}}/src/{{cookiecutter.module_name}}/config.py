@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import PipelineError
 from .files import write_text
+from .params import Params, parse_params
 
 CONFIG_DIR = Path("configs")
 CONFIG_NAME = "config"
@@ -55,19 +57,34 @@ def write_params(path: Path = PARAMS_FILE, config_dir: Path = CONFIG_DIR) -> boo
     return True
 
 
-def load_params(path: Path = PARAMS_FILE) -> DictConfig:
-    """Read params.yaml (or any composed config) back as a DictConfig."""
+def read_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
+    """params.yaml as a plain mapping (not checked: see load_params)."""
+    import yaml
+
     if not path.is_file():
         raise PipelineError(f"no parameters file at {path}: run `dvc repro config` to compose it.")
-    cfg = OmegaConf.load(path)
-    if not isinstance(cfg, DictConfig):
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise PipelineError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from error
+    if not isinstance(raw, dict):
         raise PipelineError(f"{path} does not hold a mapping of settings.")
-    return cfg
+    return raw
 
 
-def section(cfg: DictConfig, key: str) -> DictConfig:
-    """cfg[key], with a clear message when the section is missing."""
-    value = OmegaConf.select(cfg, key)
-    if value is None:
-        raise PipelineError(f"the configuration has no '{key}' section: check configs/.")
-    return value
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """params.yaml, checked: every stage starts here (see params.py)."""
+    return parse_params(read_params(path), source=str(path))
+
+
+def from_config(cfg: DictConfig, source: str = "the composed configuration") -> Params:
+    """A composed Hydra config (for example in a Hydra run), checked like params.yaml."""
+    return parse_params(OmegaConf.to_container(cfg, resolve=True), source=source)
+
+
+# The settings dvc.yaml interpolates: DVC reads them from params.yaml before any stage runs.
+DVC_YAML_SETTINGS = ("paths", "data.source")
+
+
+def dvc_yaml_settings(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: OmegaConf.select(OmegaConf.create(params), key) for key in DVC_YAML_SETTINGS}

@@ -1,106 +1,338 @@
-"""Load, validate and split the dataset. Pure functions; the stage in stages.py writes the files."""
+"""Load, check, type and split the dataset. Pure functions; the data stage (stages.py) writes files.
+
+The rules, in the order they are applied (docs/your-own-data.md explains them):
+1. Read the table: CSV (`.csv`, `.tsv`, `.txt`) or Parquet (`.parquet`, `.pq`), a path or an URL.
+2. Columns: `data.target`, and `data.features` (all other columns when null).
+3. Rows without a target are dropped (and counted in the stage's output).
+4. Kinds: as declared in `data.kinds`, else numeric for number columns and categorical for text
+   and booleans. A text column that is mostly numbers stops with the value that is not one.
+5. Task: `data.task` (classification or regression), checked against the target: regression
+   needs numbers; classification refuses numbers with fractions; both need two distinct values.
+6. Split: seeded; stratified by class for classification.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from . import files
 from .errors import PipelineError
+from .kinds import CATEGORICAL, MISSING_CATEGORY, NUMERIC, category_text
+from .params import Params, is_url
 
-BUNDLED_PREFIX = "sklearn:"
-
-
-def load_iris_frame() -> pd.DataFrame:
-    """scikit-learn's bundled iris data, plain column names and string labels (no download)."""
-    from sklearn.datasets import load_iris
-
-    bunch = load_iris(as_frame=True)
-    frame = bunch.data.rename(columns=lambda name: name.removesuffix(" (cm)").replace(" ", "_"))
-    frame["species"] = bunch.target.map(dict(enumerate(bunch.target_names))).astype(str)
-    return frame
+# A text column is taken for a numeric one with typos when at least this share of it are numbers.
+MOSTLY_NUMBERS = 0.9
+CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-BUNDLED = {"iris": load_iris_frame}
+@dataclass(frozen=True)
+class TableSchema:
+    """What the data stage decided: the task, and each feature's kind and JSON type."""
+
+    target: str
+    task: str  # "classification" or "regression"
+    features: list[str]
+    kinds: dict[str, str]  # feature -> NUMERIC or CATEGORICAL
+    dtypes: dict[str, str]  # feature -> "float", "int", "str" or "bool": what a request sends
+
+    @property
+    def categorical(self) -> list[str]:
+        return [name for name in self.features if self.kinds[name] == CATEGORICAL]
+
+    @property
+    def numeric(self) -> list[str]:
+        return [name for name in self.features if self.kinds[name] == NUMERIC]
 
 
-def is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
-
-
-def read_csv(source: str) -> pd.DataFrame:
-    """Read a CSV from a path or an http(s) URL; PipelineError naming the source when that fails."""
-    if not is_url(source) and not Path(source).is_file():
-        raise PipelineError(f"data file not found: {source} (set data.source in configs/data/).")
-    try:
-        return pd.read_csv(source)
-    except pd.errors.EmptyDataError as error:
-        raise PipelineError(f"{source} is empty: the dataset has no header and no rows.") from error
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise PipelineError(f"{source} is not a readable CSV file: {error}") from error
-    except OSError as error:  # network errors from a URL land here too
-        raise PipelineError(f"could not read {source}: {error}") from error
+def table_format(source: str) -> str:
+    suffix = Path(urlparse(source).path if is_url(source) else source).suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    raise PipelineError(
+        f"cannot tell the format of {source}: name a .csv, .tsv or .parquet file (data.source)."
+    )
 
 
 def load_source(source: str) -> pd.DataFrame:
-    """The raw dataset named by data.source: "sklearn:<name>", a CSV path or an http(s) URL."""
-    if source.startswith(BUNDLED_PREFIX):
-        name = source.removeprefix(BUNDLED_PREFIX)
-        if name not in BUNDLED:
-            raise PipelineError(
-                f"unknown bundled dataset {source!r}; choose one of "
-                + ", ".join(BUNDLED_PREFIX + n for n in BUNDLED)
-                + ", a CSV path or an http(s) URL."
+    """The table at data.source (a path relative to the project, or an http(s) URL)."""
+    if not is_url(source) and not Path(source).is_file():
+        raise PipelineError(f"data file not found: {source} (set data.source in configs/data/).")
+    kind = table_format(source)
+    try:
+        if kind == "parquet":
+            frame = pd.read_parquet(source)
+        else:
+            separator = CSV_SUFFIXES[Path(urlparse(source).path).suffix.lower()]
+            frame = pd.read_csv(
+                source, sep=separator, engine="python" if separator is None else "c"
             )
-        return BUNDLED[name]()
-    return read_csv(source)
+    except pd.errors.EmptyDataError as error:
+        raise PipelineError(f"{source} is empty: the dataset has no header and no rows.") from error
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise PipelineError(f"{source} is not a readable CSV table: {first_line(error)}") from error
+    except OSError as error:  # network errors from a URL land here too
+        raise PipelineError(f"could not read {source}: {first_line(error)}") from error
+    except Exception as error:  # pyarrow's errors for a file that is not Parquet
+        raise PipelineError(
+            f"{source} is not a readable {kind} table: {first_line(error)}"
+        ) from error
+    if frame.columns.duplicated().any():
+        names = sorted(set(frame.columns[frame.columns.duplicated()].map(str)))
+        raise PipelineError(f"{source} has duplicate column names: {', '.join(names)}.")
+    frame.columns = frame.columns.map(str)
+    return frame
 
 
-def validate(frame: pd.DataFrame, features: Sequence[str], target: str) -> pd.DataFrame:
-    """Check columns, numeric features and missing values; return just the expected columns."""
-    missing = [column for column in [*features, target] if column not in frame.columns]
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def select_columns(
+    frame: pd.DataFrame, features: Sequence[str] | None, target: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The target and feature columns (all but the target when features is None)."""
+    names = [c for c in frame.columns if c != target] if features is None else list(features)
+    if target in names:
+        raise PipelineError(f"data.features lists the target column {target!r}: remove it.")
+    if len(set(names)) != len(names):
+        raise PipelineError("data.features lists a column twice.")
+    missing = [column for column in [*names, target] if column not in frame.columns]
     if missing:
         raise PipelineError(
             f"the dataset lacks the column(s) {', '.join(missing)}"
             f" (it has: {', '.join(map(str, frame.columns))})."
             " Fix data.features / data.target or the file."
         )
-    if frame.empty:
-        raise PipelineError("the dataset has no rows.")
-    not_numeric = [c for c in features if not is_numeric_dtype(frame[c]) or is_bool_dtype(frame[c])]
-    if not_numeric:
+    if not names:
+        raise PipelineError(f"the dataset has no feature columns besides the target {target!r}.")
+    return frame[[*names, target]], names
+
+
+def drop_missing_targets(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
+    """Rows whose target is missing teach nothing: drop them and say how many."""
+    keep = frame[target].notna()
+    return frame[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def infer_kind(column: pd.Series, declared: str | None) -> str:
+    """NUMERIC or CATEGORICAL, as declared or from the values (see the module docstring)."""
+    name = column.name
+    if declared == CATEGORICAL or is_booleans(column):
+        return CATEGORICAL
+    if is_numeric_dtype(column):
+        return NUMERIC
+    present = column.dropna()
+    as_numbers = pd.to_numeric(present, errors="coerce")
+    if declared == NUMERIC or (len(present) and as_numbers.notna().mean() >= MOSTLY_NUMBERS):
+        bad = present[as_numbers.isna()]
+        if len(bad):
+            row = int(bad.index[0])
+            why = "is declared numeric" if declared == NUMERIC else "holds numbers"
+            raise PipelineError(
+                f"column {name!r} {why} but holds the non-numeric value {bad.iloc[0]!r}"
+                f" (row {row + 1} of the data, among {len(bad)} such values): fix the file,"
+                f" or declare it categorical in data.kinds."
+            )
+        return NUMERIC
+    return CATEGORICAL
+
+
+def is_booleans(column: pd.Series) -> bool:
+    """True for a column of booleans (with gaps, pandas keeps them as objects)."""
+    if is_bool_dtype(column):
+        return True
+    present = column.dropna()
+    return (
+        bool(len(present))
+        and column.dtype == object
+        and present.map(type).isin([bool, np.bool_]).all()
+    )
+
+
+def json_type(column: pd.Series, kind: str) -> str:
+    """The JSON type a request sends for this feature."""
+    if kind == NUMERIC:
+        return "float"
+    present = column.dropna()
+    if is_booleans(column):
+        return "bool"
+    if is_numeric_dtype(column):
+        return "int" if (present == present.round()).all() else "float"
+    return "str"
+
+
+def as_numbers(column: pd.Series) -> pd.Series:
+    """A numeric feature as float64, refusing infinity (no model can use it)."""
+    values = pd.to_numeric(column, errors="coerce").astype("float64")
+    infinite = np.isinf(values.to_numpy())
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
         raise PipelineError(
-            f"feature column(s) {', '.join(not_numeric)} hold non-numeric values"
-            f" (for example {frame[not_numeric[0]].iloc[0]!r}); features must be numbers."
+            f"column {column.name!r} holds an infinite value ({column.iloc[row]}, row"
+            f" {row + 1} of the data): replace it with a number, or leave the cell empty."
         )
-    gaps = frame[[*features, target]].isna().sum()
-    if gaps.any():
-        holes = ", ".join(f"{column} ({count})" for column, count in gaps[gaps > 0].items())
-        raise PipelineError(f"the dataset has missing values in: {holes}.")
-    return frame[[*features, target]].reset_index(drop=True)
+    return values
+
+
+def as_categories(column: pd.Series) -> pd.Series:
+    """A categorical feature as the model's text (kinds.category_text); missing -> ""."""
+    return column.map(category_text, na_action="ignore").fillna(MISSING_CATEGORY).astype(object)
+
+
+def resolve_task(target: pd.Series, task: str) -> str:
+    """classification or regression: data.task, checked against the target's values."""
+    numbers = is_numeric_dtype(target) and not is_bool_dtype(target)
+    whole = numbers and bool((target == target.round()).all())
+    distinct = target.nunique()
+    if task == "regression" and not numbers:
+        raise PipelineError(
+            f"data.task is regression, but the target {target.name!r} holds text or booleans"
+            f" (for example {target.iloc[0]!r}): set data.task: classification."
+        )
+    if task == "classification" and numbers and not whole:
+        example = target[target != target.round()].iloc[0]
+        raise PipelineError(
+            f"data.task is classification, but the target {target.name!r} holds"
+            f" {distinct} distinct numbers with fractions (for example {example!r}):"
+            " set data.task: regression."
+        )
+    if distinct < 2:
+        what = "class" if task == "classification" else "value"
+        raise PipelineError(
+            f"the target {target.name!r} has a single {what} ({target.iloc[0]!r}) in"
+            f" {len(target)} rows: there is nothing to learn. Check the data or data.target."
+        )
+    return task
+
+
+def prepare(
+    frame: pd.DataFrame,
+    target: str,
+    features: Sequence[str] | None = None,
+    kinds: dict[str, str] | None = None,
+    task: str = "classification",
+) -> tuple[pd.DataFrame, TableSchema, int]:
+    """The model-ready table, what was decided about it, and how many rows lacked a target."""
+    selected, names = select_columns(frame, features, target)
+    unknown = sorted(set(kinds or {}) - set(names))
+    if unknown:
+        raise PipelineError(
+            f"data.kinds names column(s) that are not features: {', '.join(unknown)}."
+        )
+    selected, dropped = drop_missing_targets(selected, target)
+    if selected.empty:
+        raise PipelineError("the dataset has no rows" + (" with a target." if dropped else "."))
+    empty = [name for name in names if selected[name].isna().all()]
+    if empty:
+        raise PipelineError(
+            f"column(s) {', '.join(empty)} hold no values at all (every cell is missing):"
+            " leave them out of data.features."
+        )
+    resolved_kinds = {name: infer_kind(selected[name], (kinds or {}).get(name)) for name in names}
+    dtypes = {name: json_type(selected[name], resolved_kinds[name]) for name in names}
+    task = resolve_task(selected[target], task)
+    columns = {
+        name: as_numbers(selected[name]) if kind == NUMERIC else as_categories(selected[name])
+        for name, kind in resolved_kinds.items()
+    }
+    label = selected[target]
+    columns[target] = as_categories(label) if task == "classification" else as_numbers(label)
+    typed = pd.DataFrame(columns, index=selected.index)
+    return typed, TableSchema(target, task, names, resolved_kinds, dtypes), dropped
 
 
 def split(
-    frame: pd.DataFrame, target: str, test_size: float, seed: int
+    frame: pd.DataFrame, schema: TableSchema, test_size: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seeded train/test split, stratified by the target so every class is in both parts."""
+    """Seeded train/test split; stratified by class for classification."""
     from sklearn.model_selection import train_test_split
 
     if not 0 < test_size < 1:
         raise PipelineError(f"data.test_size must be between 0 and 1, not {test_size}.")
-    counts = frame[target].value_counts()
-    if len(frame) < 4 or counts.min() < 2:
-        raise PipelineError(
-            f"too few rows to split: {len(frame)} rows, smallest class has {counts.min()}"
-            " (need at least 2 per class)."
-        )
+    stratify = None
+    if schema.task == "classification":
+        counts = frame[schema.target].value_counts()
+        if counts.min() < 2:
+            raise PipelineError(
+                f"too few rows to split: class {counts.idxmin()!r} has {counts.min()} row"
+                " (need at least 2 per class): drop or merge it."
+            )
+        stratify = frame[schema.target]
+    if len(frame) < 4:
+        raise PipelineError(f"too few rows to split: {len(frame)} (need at least 4).")
     try:
         train, test = train_test_split(
-            frame, test_size=test_size, random_state=seed, stratify=frame[target]
+            frame, test_size=test_size, random_state=seed, stratify=stratify
         )
     except ValueError as error:
         message = f"cannot split the dataset with test_size={test_size}: {error}"
         raise PipelineError(message) from error
     return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def read_split(path: Path, schema: TableSchema) -> pd.DataFrame:
+    """A train or test file the data stage wrote, typed as it was written."""
+    if not path.is_file():
+        raise PipelineError(f"no data at {path}: run the data stage first (dvc repro data).")
+    text_columns = [*schema.categorical] + (
+        [schema.target] if schema.task == "classification" else []
+    )
+    frame = pd.read_csv(
+        path,
+        dtype={name: str for name in text_columns},
+        keep_default_na=False,
+        na_values={name: [""] for name in schema.numeric},
+    )
+    missing = [c for c in [*schema.features, schema.target] if c not in frame.columns]
+    if missing:
+        raise PipelineError(
+            f"{path} lacks the column(s) {', '.join(missing)}: run `dvc repro data`."
+        )
+    for name in text_columns:
+        frame[name] = frame[name].astype(object)
+    return frame[[*schema.features, schema.target]]
+
+
+def load_schema(path: Path) -> TableSchema:
+    """The schema the data stage wrote (data/processed/schema.json)."""
+    if not path.is_file():
+        raise PipelineError(f"no data schema at {path}: run the data stage first (dvc repro data).")
+    try:
+        return TableSchema(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as error:
+        raise PipelineError(
+            f"{path} is not a data schema ({error}): run `dvc repro data`."
+        ) from error
+
+
+def prepare_data(params: Params) -> None:
+    """The data stage: read data.source, check, type and split it, write the files.
+
+    Nothing is written when a check fails.
+    """
+    data, paths = params.data, params.paths
+    raw = load_source(data.source)
+    frame, schema, dropped = prepare(raw, data.target, data.features, data.kinds, data.task)
+    train, test = split(frame, schema, data.test_size, params.seed)
+    files.write_csv(Path(paths.raw), raw)
+    files.write_csv(Path(paths.train), train)
+    files.write_csv(Path(paths.test), test)
+    files.write_text(Path(paths.schema_), json.dumps(asdict(schema), indent=2) + "\n")
+    if dropped:
+        print(f"data: dropped {dropped} row(s) without a value of the target {data.target!r}")
+    kinds = f"{len(schema.numeric)} numeric and {len(schema.categorical)} categorical features"
+    print(
+        f"data: {len(raw)} rows read from {data.source}; {kinds}; {schema.task};"
+        f" {len(train)} training rows, {len(test)} test rows"
+    )

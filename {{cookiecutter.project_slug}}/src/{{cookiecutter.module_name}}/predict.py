@@ -1,8 +1,9 @@
-"""Batch prediction: a CSV of feature rows in, the same rows with predictions out.
+"""Batch prediction: a table of feature rows in, the same rows with predictions out.
 
     python -m {{ cookiecutter.module_name }}.predict data/new.csv predictions.csv [--model-dir models]
 
-Reads the pipeline's model artifact (artifacts.py) only: no MLflow, Hydra or DVC needed.
+Reads the pipeline's model artifact (artifacts.py) only: no MLflow, Hydra or DVC needed. Values are
+turned into model inputs exactly as the data stage did for training (data.py, kinds.py).
 """
 
 from __future__ import annotations
@@ -16,21 +17,46 @@ import pandas as pd
 
 from . import files
 from .artifacts import ArtifactError, ModelMeta, load_artifacts
-from .data import read_csv, validate
+from .data import as_categories, as_numbers, load_source
 from .errors import PipelineError, exit_on_error
+from .kinds import NUMERIC
 
 
-def predict_frame(model: Any, meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
-    """frame plus a `prediction` column and, for classifiers, a `proba_<class>` column per class."""
+def model_inputs(meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
+    """The feature columns, typed as the model takes them; PipelineError for unusable values."""
     names = [feature.name for feature in meta.features]
     missing = [name for name in names if name not in frame.columns]
     if missing:
         raise PipelineError(f"the input lacks the feature column(s) {', '.join(missing)}.")
-    # Reuse the training checks (numeric, no gaps); the target column is not needed here.
-    inputs = validate(frame.assign(_target=0), names, "_target")[names]
+    columns = {}
+    for feature in meta.features:
+        column = frame[feature.name]
+        if feature.kind == NUMERIC:
+            values = as_numbers(column)
+            text = column[values.isna() & column.notna()]
+            if len(text):
+                raise PipelineError(
+                    f"column {feature.name!r} must hold numbers, not {text.iloc[0]!r}"
+                    f" (row {int(text.index[0]) + 1})."
+                )
+        else:
+            values = as_categories(column)
+        gaps = column.isna()
+        if gaps.any() and not feature.nullable:
+            raise PipelineError(
+                f"column {feature.name!r} has missing values (row {int(gaps.idxmax()) + 1}),"
+                " and this model cannot impute them."
+            )
+        columns[feature.name] = values
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def predict_frame(model: Any, meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
+    """frame plus a `prediction` column and, for classifiers, a `proba_<class>` column per class."""
+    inputs = model_inputs(meta, frame)
     result = frame.copy()
     result["prediction"] = model.predict(inputs)
-    if meta.classes and hasattr(model, "predict_proba"):
+    if meta.task == "classification" and meta.classes and hasattr(model, "predict_proba"):
         for label, column in zip(meta.classes, model.predict_proba(inputs).T, strict=True):
             result[f"proba_{label}"] = column.round(6)
     return result
@@ -39,7 +65,7 @@ def predict_frame(model: Any, meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFr
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m {{ cookiecutter.module_name }}.predict", description=__doc__)
-    parser.add_argument("input", type=Path, help="CSV with a header row and the feature columns")
+    parser.add_argument("input", type=Path, help="CSV or Parquet table with the feature columns")
     parser.add_argument("output", type=Path, help="CSV to write (replaced atomically)")
     parser.add_argument("--model-dir", type=Path, default=Path("models"))
     args = parser.parse_args(argv)
@@ -47,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         model, meta = load_artifacts(args.model_dir)
     except ArtifactError as error:
         raise PipelineError(str(error)) from error
-    predictions = predict_frame(model, meta, read_csv(str(args.input)))
+    predictions = predict_frame(model, meta, load_source(str(args.input)))
     files.write_csv(args.output, predictions)
     print(f"predict: wrote {len(predictions)} predictions to {args.output}")
 

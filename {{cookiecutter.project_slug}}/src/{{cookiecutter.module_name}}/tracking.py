@@ -6,7 +6,6 @@ imported inside the functions: the serving path (artifacts.py, predict.py, the A
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 from collections.abc import Mapping
@@ -16,6 +15,9 @@ from typing import Any
 import pandas as pd
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+
+from .artifacts import META_FILE, ModelMeta
+from .params import Params
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 # Set by SweepParentRun for the jobs of a multirun sweep: their runs become its children.
@@ -39,22 +41,32 @@ def use_tracking_store() -> None:
     mlflow.set_tracking_uri(tracking_uri())
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+# What the pipeline itself writes into git-tracked files: their changes do not make the tree dirty
+# (else a second reproduction would record dirty=True because the first one updated dvc.lock).
+PIPELINE_WRITES = ("dvc.lock", "params.yaml", "reports")
 
 
-def git_state(cwd: Path = Path()) -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the repository, (None, None) outside git. Untracked files do not count."""
+def git_state(
+    cwd: Path = Path(), ignore: tuple[str, ...] = PIPELINE_WRITES
+) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the repository, (None, None) outside git.
+
+    Untracked files, and the pipeline's own outputs (`ignore`), do not count as changes.
+    """
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                *(f":(exclude){path}" for path in ignore),
+            ],
             cwd=cwd,
             capture_output=True,
             text=True,
@@ -89,13 +101,13 @@ def model_requirements() -> list[str]:
 
 
 def log_training_run(
-    cfg: DictConfig,
+    params: Params,
     model: Any,
     example: pd.DataFrame,
-    metrics: Mapping[str, float],
+    meta: ModelMeta,
     tags: Mapping[str, str],
 ) -> tuple[str, str | None]:
-    """Log one training run (params, metrics, tags, model) and register the model.
+    """Log one training run (params, metrics, tags, model, its metadata) and register the model.
 
     Returns (run_id, registered model version). In a sweep the run is a child of the sweep's run.
     """
@@ -104,18 +116,20 @@ def log_training_run(
     from skops.io import dumps, get_untrusted_types
 
     use_tracking_store()
-    mlflow.set_experiment(cfg.mlflow.experiment)
+    mlflow.set_experiment(params.mlflow.experiment)
     parent = os.environ.get(SWEEP_PARENT_ENV)
-    with mlflow.start_run(run_name=cfg.name, parent_run_id=parent, tags=dict(tags)) as run:
-        mlflow.log_params(flatten(cfg))
-        mlflow.log_metrics(dict(metrics))
+    with mlflow.start_run(run_name=params.name, parent_run_id=parent, tags=dict(tags)) as run:
+        mlflow.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
+        mlflow.log_metrics(dict(meta.metrics))
+        # What the API needs to serve this run's model from MLflow (MODEL_URI): features, kinds.
+        mlflow.log_text(meta.to_json(), META_FILE)
         info = mlflow.sklearn.log_model(
             model,
             name="model",
             signature=infer_signature(example, model.predict(example)),
             input_example=example,
             pip_requirements=model_requirements(),
-            registered_model_name=cfg.mlflow.get("registered_model"),
+            registered_model_name=params.mlflow.registered_model,
             # We built this estimator ourselves, so every type in it is trusted to load back.
             skops_trusted_types=get_untrusted_types(data=dumps(model)),
         )

@@ -1,96 +1,64 @@
 """Fixtures for the API tests: small models saved the way training saves them, and test clients.
 
-The models are trained here on scikit-learn's bundled iris data, so these tests need neither the
-pipeline's outputs nor the network.
+The models are fitted here (helpers in tests/support.py) on the shipped iris file and on synthetic
+mixed tables, so these tests need neither the pipeline's outputs nor the network.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
+import support
 from fastapi.testclient import TestClient
-from sklearn.datasets import load_iris
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from support import SavedModel, iris_meta, iris_xy, settings_for
 
-from {{ cookiecutter.module_name }}.artifacts import Feature, ModelMeta, save_artifacts
-from {{ cookiecutter.module_name }}.onnx_export import export_onnx
+from {{ cookiecutter.module_name }}.artifacts import save_artifacts, write_lineage
 
 from api.main import create_app
-from api.settings import Settings
-
-FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-MAX_BATCH = 5
-MAX_BODY = 4096
-
-
-def iris_frame() -> tuple[pd.DataFrame, Any]:
-    iris = load_iris(as_frame=True)
-    features = iris.data.set_axis(FEATURES, axis=1)
-    return features, iris.target_names[iris.target]
-
-
-def iris_meta(**overrides: object) -> ModelMeta:
-    values: dict = {
-        "model_name": "iris-test",
-        "features": [Feature(name, "float") for name in FEATURES],
-        "target": "species",
-        "classes": ["setosa", "versicolor", "virginica"],
-        "run_id": "0123abcd",
-        "model_version": None,
-        "git_commit": "f" * 40,
-        "git_dirty": False,
-        "data_hash": "a" * 64,
-        "config_name": "config",
-        "trained_at": "2025-01-01T00:00:00+00:00",
-        "metrics": {"accuracy": 0.97},
-    }
-    return ModelMeta(**{**values, **overrides})
-
-
-def settings_for(model_dir: Path, **overrides: object) -> Settings:
-    # _env_file=None: the project's own .env must not leak into the tests.
-    values: dict = {"model_dir": model_dir, "max_batch_size": MAX_BATCH, "max_body_bytes": MAX_BODY}
-    return Settings(_env_file=None, **{**values, **overrides})
-
-
-@dataclass(frozen=True)
-class SavedModel:
-    estimator: Any
-    meta: ModelMeta
-    model_dir: Path
-    sample: pd.DataFrame  # a few training rows, to compare the API with the estimator
 
 
 @pytest.fixture(scope="module")
 def iris_model(tmp_path_factory: pytest.TempPathFactory) -> SavedModel:
-    """A fitted classifier saved the way training saves it."""
-    features, target = iris_frame()
+    """A plain scikit-learn classifier without an ONNX export (served by scikit-learn)."""
+    features, target = iris_xy()
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(features, target)
     model_dir = tmp_path_factory.mktemp("models")
-    save_artifacts(model, iris_meta(), model_dir)
-    return SavedModel(model, iris_meta(), model_dir, features.iloc[[0, 60, 120, 149]])
+    meta = save_artifacts(model, iris_meta(), model_dir)
+    write_lineage(meta, model_dir / "lineage.json")  # run id, version, time (as training does)
+    return SavedModel(model, meta, model_dir, features.iloc[[0, 60, 120, 149]])
 
 
 @pytest.fixture(scope="module")
 def forest_model(tmp_path_factory: pytest.TempPathFactory) -> SavedModel:
-    """A random forest saved with its checked ONNX export, as training saves it."""
-    features, target = iris_frame()
-    model = make_pipeline(RandomForestClassifier(n_estimators=30, random_state=0))
-    model.fit(features, target)
-    exported = export_onnx(model, features)
-    assert exported is not None
-    meta = iris_meta(onnx_parity={"checked_rows": exported.checked_rows})
-    model_dir = tmp_path_factory.mktemp("forest")
-    save_artifacts(model, meta, model_dir, exported.model)
-    return SavedModel(model, meta, model_dir, features.iloc[[0, 60, 120, 149]])
+    """The project's random forest pipeline on iris, saved with its checked ONNX export."""
+    saved = support.save_pipeline(
+        tmp_path_factory.mktemp("forest"), support.iris_frame(), "species"
+    )
+    assert saved.meta.onnx_parity is not None
+    features, _ = iris_xy()
+    return SavedModel(
+        saved.estimator, saved.meta, saved.model_dir, features.iloc[[0, 60, 120, 149]]
+    )
+
+
+@pytest.fixture(scope="module")
+def mixed_model(tmp_path_factory: pytest.TempPathFactory) -> SavedModel:
+    """A classifier on text, boolean and numeric features with gaps, with its ONNX export."""
+    frame = support.mixed_frame(300).drop(columns="price")
+    return support.save_pipeline(tmp_path_factory.mktemp("mixed"), frame, "label")
+
+
+@pytest.fixture(scope="module")
+def regression_model(tmp_path_factory: pytest.TempPathFactory) -> SavedModel:
+    """A regressor on the mixed table (served by whichever runtime passed its parity check)."""
+    frame = support.mixed_frame(300).drop(columns="label")
+    return support.save_pipeline(
+        tmp_path_factory.mktemp("regression"), frame, "price", "regression", "model=ridge"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 
 import pytest
-from conftest import SavedModel, settings_for
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
+from support import SavedModel, settings_for
 
 from api.deps import served_model
 from api.main import create_app

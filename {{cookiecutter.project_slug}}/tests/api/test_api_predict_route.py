@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
-from conftest import FEATURES, SavedModel, settings_for
 from fastapi import Body, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
+from support import IRIS_FEATURES, SavedModel, settings_for
 
 from api.deps import served_model
 from api.main import create_app, validation_error
@@ -63,7 +63,7 @@ def reference(app: FastAPI) -> Iterator[TestClient]:
 
 def batch(saved: SavedModel, size: int) -> list[dict[str, float]]:
     rows = saved.sample.to_dict("records")
-    return [{name: rows[i % len(rows)][name] for name in FEATURES} for i in range(size)]
+    return [{name: rows[i % len(rows)][name] for name in IRIS_FEATURES} for i in range(size)]
 
 
 @pytest.mark.parametrize("size", [1, 3, LARGE], ids=["one", "three", "large"])

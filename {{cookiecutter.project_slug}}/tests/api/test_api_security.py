@@ -6,9 +6,9 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from conftest import SavedModel, settings_for
 from fastapi.testclient import TestClient
 from httpx import Response
+from support import SavedModel, settings_for
 
 import api.security
 from api.main import create_app

@@ -1,0 +1,72 @@
+"""The kinds of input column, and the one way a categorical value is spelt for the model.
+
+Training (data.py, features.py) and serving (the API, the batch CLI) both turn raw values into model
+inputs with the functions here, so a category is the same text on both sides. Light on purpose: no
+pandas or scikit-learn import, so the API's fast runtime does not load them.
+
+    numeric      numbers (float or int); a missing one is NaN, imputed by the model's pipeline
+    categorical  strings and booleans, and integers when declared in `data.kinds`; passed to the
+                 model as text (see category_text), a missing one as MISSING_CATEGORY
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+KINDS = (NUMERIC, CATEGORICAL)
+# ONNX string tensors have no null: a missing category travels as the empty string, and the
+# pipeline's categorical imputer treats exactly that as missing (model.py).
+MISSING_CATEGORY = ""
+# The JSON types a request may carry for a feature, recorded at training time.
+JSON_TYPES = ("float", "int", "str", "bool")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input column as the model sees it and a request must send it.
+
+    dtype: the JSON type of its values ("float", "int", "str" or "bool").
+    kind: NUMERIC or CATEGORICAL.
+    categories: a categorical feature's values seen in training (others are accepted: the
+        one-hot encoder ignores them); None for numeric features.
+    nullable: the model imputes a missing value (null in a request).
+    """
+
+    name: str
+    dtype: str
+    kind: str = ""  # default: numeric for float and int, categorical for str and bool
+    categories: list[str] | None = None
+    nullable: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.kind:  # frozen: set once, here
+            object.__setattr__(
+                self, "kind", NUMERIC if self.dtype in ("float", "int") else CATEGORICAL
+            )
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Feature:
+        return cls(**raw)
+
+
+def category_text(value: Any) -> str:
+    """A categorical value as the model's text: 3, 3.0 and "3" are one category; None is missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING_CATEGORY
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy booleans too
+        return "True" if value else "False"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def numeric_value(value: Any) -> float:
+    """A numeric value as the model's float: None is missing (NaN, which the pipeline imputes)."""
+    return math.nan if value is None else float(value)

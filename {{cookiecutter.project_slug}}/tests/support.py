@@ -1,0 +1,176 @@
+"""Test data and helpers shared by every test module (imported as `support`: pytest puts tests/ on
+sys.path, see pyproject.toml), so no test imports from a conftest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from {{ cookiecutter.module_name }}.config import compose
+from {{ cookiecutter.module_name }}.params import Params, parse_params
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = PROJECT_ROOT / "configs"
+IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+IRIS_CLASSES = ["setosa", "versicolor", "virginica"]
+
+
+def tiny_frame() -> pd.DataFrame:
+    """Twelve rows, three classes, four numeric features: enough to split and fit."""
+    rows = []
+    for index, label in enumerate(["a", "b", "c"] * 4):
+        base = ["a", "b", "c"].index(label) * 2.0
+        rows.append([base + 0.1 * index, base + 1.0, base + 0.5, base + 0.2 * index, label])
+    return pd.DataFrame(rows, columns=[*IRIS_FEATURES, "species"])
+
+
+def mixed_frame(rows: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Numbers, text and booleans with gaps, an integer code, a text target and a number target."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, rows).astype(float),
+            "income": rng.normal(50_000, 15_000, rows).round(2),
+            "city": rng.choice(["Paris", "Lyon", "Nice"], rows).astype(object),
+            "member": rng.choice([True, False], rows).astype(object),
+            "grade": rng.integers(1, 4, rows),
+        }
+    )
+    frame.loc[rng.random(rows) < 0.1, "age"] = np.nan
+    frame.loc[rng.random(rows) < 0.1, "city"] = None
+    frame.loc[rng.random(rows) < 0.1, "member"] = None
+    frame["label"] = np.where(frame["income"] > 50_000, "high", "low")
+    frame["price"] = (frame["income"] / 1_000 + 3 * frame["grade"] + rng.normal(0, 1, rows)).round(
+        3
+    )
+    return frame
+
+
+def composed(*overrides: str) -> dict[str, Any]:
+    """The default composition plus overrides (a small forest), as plain data; paths relative."""
+    from omegaconf import OmegaConf
+
+    cfg = compose(list(overrides), config_dir=CONFIG_DIR)
+    raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    if "n_estimators" in raw["model"]["estimator"] and not any(
+        "n_estimators" in o for o in overrides
+    ):
+        raw["model"]["estimator"]["n_estimators"] = 5
+    if not Path(raw["data"]["source"]).is_absolute():
+        raw["data"]["source"] = str(PROJECT_ROOT / raw["data"]["source"])
+    return raw
+
+
+def params(tmp_path: Path, *overrides: str) -> Params:
+    """Checked params of composed(*overrides) with every path under tmp_path."""
+    checked = parse_params(composed(*overrides))
+    moved = {name: str(tmp_path / value) for name, value in checked.paths}
+    return checked.model_copy(update={"paths": checked.paths.model_copy(update=moved)})
+
+
+def write_params(path: Path, raw: dict[str, Any]) -> Path:
+    """A params.yaml for the stage commands (run them in path.parent: paths are relative)."""
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def fit_pipeline(
+    tmp_path: Path, frame: pd.DataFrame, target: str, task: str = "classification", *overrides: str
+) -> tuple[Any, list[Any], pd.DataFrame, pd.Series]:
+    """The project's own pipeline (preprocessing + estimator from configs) fitted on frame.
+
+    Returns (model, described features, X, y). Integer columns named grade are categories.
+    """
+    from {{ cookiecutter.module_name }}.data import prepare
+    from {{ cookiecutter.module_name }}.features import describe_features, split_xy
+    from {{ cookiecutter.module_name }}.model import build_model
+
+    p = params(tmp_path, f"data.task={task}", *overrides)
+    kinds = {"grade": "categorical"} if "grade" in frame.columns else {}
+    typed, schema, _ = prepare(frame, target, kinds=kinds, task=task)
+    x, y = split_xy(typed, schema.features, schema.target)
+    model = build_model(p.model, p.preprocessing, schema).fit(x, y)
+    return model, describe_features(model, x, schema), x, y
+
+
+def iris_frame() -> pd.DataFrame:
+    return pd.read_csv(PROJECT_ROOT / "data/external/iris.csv")
+
+
+# --- the API tests' models (tests/api/); api is imported only inside these functions ------------
+
+MAX_BATCH = 5
+MAX_BODY = 4096
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    estimator: Any
+    meta: Any  # ModelMeta, with the artifact hashes save_artifacts recorded
+    model_dir: Path
+    sample: pd.DataFrame  # a few training rows (raw values), to compare the API with the estimator
+
+
+def iris_xy() -> tuple[pd.DataFrame, pd.Series]:
+    frame = iris_frame()
+    return frame[IRIS_FEATURES], frame["species"]
+
+
+def iris_meta(**overrides: object) -> Any:
+    from {{ cookiecutter.module_name }}.artifacts import ModelMeta
+    from {{ cookiecutter.module_name }}.kinds import Feature
+
+    values: dict[str, Any] = {
+        "model_name": "iris-test",
+        "features": [Feature(name, "float") for name in IRIS_FEATURES],
+        "target": "species",
+        "classes": IRIS_CLASSES,
+        "run_id": "0123abcd",
+        "model_version": None,
+        "git_commit": "f" * 40,
+        "git_dirty": False,
+        "data_hash": "a" * 64,
+        "config_name": "config",
+        "trained_at": "2025-01-01T00:00:00+00:00",
+        "metrics": {"accuracy": 0.97},
+    }
+    return ModelMeta(**{**values, **overrides})
+
+
+def settings_for(model_dir: Path, **overrides: object) -> Any:
+    from api.settings import Settings
+
+    # _env_file=None: the project's own .env must not leak into the tests.
+    values: dict[str, Any] = {
+        "model_dir": model_dir,
+        "lineage_file": model_dir / "lineage.json",  # where the test models keep theirs
+        "max_batch_size": MAX_BATCH,
+        "max_body_bytes": MAX_BODY,
+    }
+    return Settings(_env_file=None, **{**values, **overrides})
+
+
+def save_pipeline(
+    model_dir: Path, frame: pd.DataFrame, target: str, task: str = "classification", *overrides: str
+) -> SavedModel:
+    """The project's pipeline fitted on frame and saved as training saves it (with its checked
+    ONNX export when there is one)."""
+    from dataclasses import replace
+
+    from {{ cookiecutter.module_name }}.artifacts import ModelMeta, save_artifacts
+    from {{ cookiecutter.module_name }}.onnx_export import export_onnx
+
+    model, features, x, _ = fit_pipeline(model_dir, frame, target, task, *overrides)
+    classes = [str(c) for c in model.classes_] if task == "classification" else None
+    meta = ModelMeta("test-model", features, target, task=task, classes=classes, metrics={"m": 1.0})
+    exported = export_onnx(model, x, features)
+    if exported is not None:
+        meta = replace(meta, onnx_parity={"checked_rows": exported.checked_rows})
+    meta = save_artifacts(model, meta, model_dir / "models", exported.model if exported else None)
+    sample = frame.drop(columns=[c for c in ("label", "price", "species") if c in frame]).head(8)
+    return SavedModel(model, meta, model_dir / "models", sample)
