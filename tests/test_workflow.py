@@ -42,6 +42,8 @@ TARGET_COVERAGE: dict[str, str] = {
     "sweep": "test_pipeline.py::test_make_sweep_logs_two_child_runs_under_one_parent",
     "predict": "test_pipeline.py::test_make_predict_writes_a_csv_of_predictions",
     "mlflow-ui": "test_pipeline.py::test_make_mlflow_ui_serves_the_project_store",
+    "report": "test_report.py::test_make_report_shows_the_models_metrics_plots_and_mlflow_run",
+    "compare": "test_report.py::test_make_compare_lists_dvc_and_mlflow_best_first",
     "promote": "test_pipeline.py::test_make_promote_sets_the_champion_alias",
     "push-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
     "pull-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
@@ -205,6 +207,28 @@ def test_ci_runs_lint_tests_pipeline_and_image_with_least_privilege(baked: dict[
         setup_uv = [step for step in job["steps"] if step.get("uses", "").startswith("astral-sh/setup-uv@")]
         if "make init" in commands[name]:
             assert setup_uv and setup_uv[0]["with"]["enable-cache"] is True, f"{name}: no uv cache"
+
+
+@pytest.mark.parametrize("variant", ["api", "no-api"])
+def test_pull_requests_get_one_comment_from_a_job_running_no_branch_code(baked: dict[str, Path], variant: str) -> None:
+    ci = workflow(baked[variant], "ci.yml")
+    pipeline = ci["jobs"]["pipeline"]
+    assert "permissions" not in pipeline, "the job that runs the branch's code must keep the read-only token"
+    steps = {step.get("name", step.get("uses")): step for step in pipeline["steps"]}
+    assert steps["results report"]["run"] == "make report"
+    assert steps["keep the report"]["with"]["name"] == "report"
+    compare = steps["compare with the base branch"]
+    assert compare["if"] == "github.event_name == 'pull_request'"
+    assert compare["env"]["BASE_REF"] == "${{ github.base_ref }}", "the branch name must not be spliced into the script"
+    assert '-m iris_classifier.pr_comment --base "origin/${BASE_REF}"' in compare["run"]
+    assert "${{" not in compare["run"]
+    comment = ci["jobs"]["pr-comment"]
+    assert comment["needs"] == "pipeline" and comment["permissions"] == {"pull-requests": "write"}
+    assert comment["if"].startswith("github.event_name == 'pull_request' && ")
+    assert "head.repo.full_name == github.repository" in comment["if"], "fork PRs have no write token"
+    assert all("run" not in step and step["uses"].startswith("actions/") for step in comment["steps"])
+    script = comment["steps"][-1]["with"]["script"]
+    assert "updateComment" in script and "createComment" in script and "startsWith(marker)" in script
 
 
 @pytest.mark.parametrize(

@@ -167,3 +167,21 @@ def test_a_written_split_reads_back_with_its_types(
     frame, schema, _ = prepare(mixed_frame, "label", kinds={"grade": CATEGORICAL})
     write_csv(tmp_path / "train.csv", frame)
     pd.testing.assert_frame_equal(read_split(tmp_path / "train.csv", schema), frame)
+
+
+def test_a_large_csv_is_read_in_chunks_saying_how_many_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from {{ cookiecutter.module_name }} import data
+
+    path = tmp_path / "big.csv"
+    support.mixed_frame(rows=50).to_csv(path, index=False)
+    whole = load_source(str(path))
+    assert capsys.readouterr().err == ""  # a small file: one read, no progress lines
+    monkeypatch.setattr(data, "LARGE_FILE_BYTES", 1)
+    monkeypatch.setattr(data, "CHUNK_ROWS", 20)
+    chunked = load_source(str(path))
+    pd.testing.assert_frame_equal(chunked, whole)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" rows read")[0] for line in lines] == ["data: 20", "data: 40", "data: 50"]
+    assert lines[-1].endswith("(100 % of 0 MiB)")

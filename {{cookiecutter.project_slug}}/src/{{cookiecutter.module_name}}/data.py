@@ -14,6 +14,7 @@ The rules, in the order they are applied (docs/your-own-data.md explains them):
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ from .params import Params, is_url
 MOSTLY_NUMBERS = 0.9
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 PARQUET_SUFFIXES = (".parquet", ".pq")
+# A local CSV file this large is read in chunks, with a line per chunk saying how far it got.
+LARGE_FILE_BYTES = 100 * 2**20
+CHUNK_ROWS = 250_000
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,11 @@ def load_source(source: str) -> pd.DataFrame:
             frame = pd.read_parquet(source)
         else:
             separator = CSV_SUFFIXES[Path(urlparse(source).path).suffix.lower()]
-            frame = pd.read_csv(
-                source, sep=separator, engine="python" if separator is None else "c"
-            )
+            engine = "python" if separator is None else "c"
+            if not is_url(source) and Path(source).stat().st_size >= LARGE_FILE_BYTES:
+                frame = read_csv_in_chunks(Path(source), separator, engine)
+            else:
+                frame = pd.read_csv(source, sep=separator, engine=engine)
     except pd.errors.EmptyDataError as error:
         raise PipelineError(f"{source} is empty: the dataset has no header and no rows.") from error
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -92,6 +98,27 @@ def load_source(source: str) -> pd.DataFrame:
         raise PipelineError(f"{source} has duplicate column names: {', '.join(names)}.")
     frame.columns = frame.columns.map(str)
     return frame
+
+
+def read_csv_in_chunks(path: Path, separator: str | None, engine: str) -> pd.DataFrame:
+    """A large CSV file, read CHUNK_ROWS rows at a time, printing the rows read so far."""
+    size = path.stat().st_size
+    chunks = []
+    rows = 0
+    with path.open("rb") as handle:
+        reader = pd.read_csv(handle, sep=separator, engine=engine, chunksize=CHUNK_ROWS)
+        for chunk in reader:
+            chunks.append(chunk)
+            rows += len(chunk)
+            done = min(100 * handle.tell() / size, 100)  # the parser reads ahead: an estimate
+            print(
+                f"data: {rows:,} rows read from {path} ({done:.0f} % of {size / 2**20:,.0f} MiB)",
+                file=sys.stderr,
+                flush=True,
+            )
+    if not chunks:  # a header without rows
+        return pd.read_csv(path, sep=separator, engine=engine)
+    return pd.concat(chunks, ignore_index=True)
 
 
 def first_line(error: BaseException) -> str:

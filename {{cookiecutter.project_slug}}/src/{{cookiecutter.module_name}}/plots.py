@@ -1,0 +1,100 @@
+"""The report's figures as PNG bytes, drawn with matplotlib's object API on the Agg canvas.
+
+No pyplot: nothing global is touched, no display is needed, and the same inputs give the same
+bytes (the PNG metadata that names the matplotlib version is left out).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+# Scatter plots of very large test splits draw a seeded sample: the picture is the same.
+MAX_POINTS = 20_000
+TOP_FEATURES = 20
+DPI = 100
+
+
+def png(figure: Figure) -> bytes:
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def confusion_matrix(actual: pd.Series, predicted: pd.Series, classes: Sequence[str]) -> bytes:
+    """Counts of (actual, predicted) classes, darker for more rows."""
+    from sklearn.metrics import confusion_matrix as counts_of
+
+    labels = list(classes) or sorted(set(actual) | set(predicted))
+    counts = counts_of(actual, predicted, labels=labels)
+    size = max(4.0, 0.6 * len(labels) + 2.5)
+    figure = Figure(figsize=(size, size * 0.85), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=axes, shrink=0.8)
+    ticks = range(len(labels))
+    axes.set_xticks(ticks, labels, rotation=45 if len(labels) > 4 else 0, ha="right")
+    axes.set_yticks(ticks, labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("actual")
+    axes.set_title("Confusion matrix (test split)")
+    threshold = counts.max() / 2 if counts.size else 0
+    for (row, column), count in np.ndenumerate(counts):
+        colour = "white" if count > threshold else "black"
+        axes.text(column, row, str(count), ha="center", va="center", color=colour)
+    return png(figure)
+
+
+def sample(actual: pd.Series, predicted: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    actual_values, predicted_values = actual.to_numpy(float), predicted.to_numpy(float)
+    if len(actual_values) > MAX_POINTS:
+        keep = np.random.default_rng(0).choice(len(actual_values), MAX_POINTS, replace=False)
+        return actual_values[keep], predicted_values[keep]
+    return actual_values, predicted_values
+
+
+def predicted_vs_actual(actual: pd.Series, predicted: pd.Series) -> bytes:
+    """One point per test row; on the diagonal, the prediction is exact."""
+    actual_values, predicted_values = sample(actual, predicted)
+    figure = Figure(figsize=(5.5, 5), layout="constrained")
+    axes = figure.subplots()
+    axes.scatter(actual_values, predicted_values, s=12, alpha=0.6)
+    low = min(actual_values.min(), predicted_values.min())
+    high = max(actual_values.max(), predicted_values.max())
+    axes.plot([low, high], [low, high], color="grey", linestyle="--", linewidth=1, label="exact")
+    axes.set_xlabel("actual")
+    axes.set_ylabel("predicted")
+    axes.set_title("Predicted against actual (test split)")
+    axes.legend(loc="upper left")
+    return png(figure)
+
+
+def residuals(actual: pd.Series, predicted: pd.Series) -> bytes:
+    """actual - predicted against the prediction: a pattern means a systematic error."""
+    actual_values, predicted_values = sample(actual, predicted)
+    figure = Figure(figsize=(5.5, 4), layout="constrained")
+    axes = figure.subplots()
+    axes.scatter(predicted_values, actual_values - predicted_values, s=12, alpha=0.6)
+    axes.axhline(0, color="grey", linestyle="--", linewidth=1)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("residual (actual - predicted)")
+    axes.set_title("Residuals (test split)")
+    return png(figure)
+
+
+def feature_importance(values: pd.Series) -> bytes:
+    """The TOP_FEATURES largest importances as horizontal bars, largest on top."""
+    shown = values.head(TOP_FEATURES)[::-1]
+    figure = Figure(figsize=(6.5, 1.2 + 0.32 * len(shown)), layout="constrained")
+    axes = figure.subplots()
+    axes.barh([str(name) for name in shown.index], shown.to_numpy(float))
+    axes.set_xlabel("importance")
+    more = f" (top {TOP_FEATURES} of {len(values)})" if len(values) > TOP_FEATURES else ""
+    axes.set_title(f"Feature importance{more}")
+    return png(figure)

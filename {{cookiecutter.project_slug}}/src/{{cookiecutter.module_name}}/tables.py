@@ -1,0 +1,42 @@
+"""Markdown tables and cell values, shared by the report, `make compare` and the PR comment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+# Longer cell values (a list of 50 feature names) are cut: a table must stay readable.
+MAX_CELL = 48
+ABSENT = "—"
+
+
+def cell(value: Any, limit: int | None = None) -> str:
+    """A value as table text: numbers without float noise, nothing as a dash, pipes escaped."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ABSENT
+    if isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
+    else:
+        text = str(value)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markdown_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], limit: int | None = None
+) -> str:
+    """A GitHub/MkDocs Markdown table; numbers right-aligned, cells cut at `limit` characters."""
+    texts = [[cell(value, limit) for value in row] for row in rows]
+    numeric = [
+        bool(rows) and all(isinstance(row[i], int | float) or row[i] is None for row in rows)
+        for i in range(len(headers))
+    ]
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---:" if right else "---" for right in numeric) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in texts]
+    return "\n".join(lines) + "\n"
