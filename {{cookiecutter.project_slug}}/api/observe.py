@@ -104,8 +104,10 @@ class RouteTemplates:
 def templates(app: Any) -> list[tuple[re.Pattern[str], str]]:
     """The app's path templates and their patterns: those of its documented operations and of
     its plain routes (/docs, /openapi.json)."""
-    paths = list(app.openapi()["paths"]) if hasattr(app, "openapi") else []
-    paths += [route.path for route in app.routes if isinstance(route, Route)]
+    paths = [route.path for route in app.routes if isinstance(route, Route)]
+    # A schema that cannot be built (/docs says why) leaves the plain routes only.
+    with contextlib.suppress(Exception):
+        paths += list(app.openapi()["paths"])
     return [(compile_path(path)[0], path) for path in paths]
 
 

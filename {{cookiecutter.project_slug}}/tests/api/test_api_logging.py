@@ -130,14 +130,22 @@ def test_json_logs_are_one_object_per_line(server_log: Callable[[str], str]) -> 
     ]
 
 
-def test_one_worker_counts_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+@pytest.fixture
+def environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No PROMETHEUS_MULTIPROC_DIR, and none left behind: share_metrics sets it in os.environ,
+    where it would turn the next tests' apps multiprocess."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # recorded, so removed after the test
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+
+
+@pytest.mark.usefixtures("environ")
+def test_one_worker_counts_in_memory() -> None:
     assert share_metrics(Settings(_env_file=None, workers=1)) is None
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 
 
-def test_several_workers_share_a_fresh_directory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+@pytest.mark.usefixtures("environ")
+def test_several_workers_share_a_fresh_directory() -> None:
     made = share_metrics(Settings(_env_file=None, workers=2))
     assert made is not None
     try:
@@ -147,10 +155,8 @@ def test_several_workers_share_a_fresh_directory(monkeypatch: pytest.MonkeyPatch
         made.rmdir()
 
 
-def test_a_given_directory_is_emptied_of_old_counts_only(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+@pytest.mark.usefixtures("environ")
+def test_a_given_directory_is_emptied_of_old_counts_only(tmp_path: Path) -> None:
     (tmp_path / "counter_123.db").write_bytes(b"old counts")
     (tmp_path / "notes.txt").write_text("not ours")
     settings = Settings(_env_file=None, workers=1, prometheus_multiproc_dir=tmp_path)
@@ -159,7 +165,7 @@ def test_a_given_directory_is_emptied_of_old_counts_only(
     assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
 
 
-def test_no_directory_when_metrics_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+@pytest.mark.usefixtures("environ")
+def test_no_directory_when_metrics_are_off() -> None:
     assert share_metrics(Settings(_env_file=None, workers=4, metrics=False)) is None
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from support import SavedModel, settings_for
 
@@ -63,6 +64,18 @@ def test_error_answers_carry_the_request_id_too(
     for status, response in answers.items():
         assert response.status_code == status
         assert response.headers["x-request-id"] == "trace-me", status
+
+
+def test_routes_read_the_request_id_from_the_request_state(iris_model: SavedModel) -> None:
+    app = create_app(settings_for(iris_model.model_dir))
+
+    @app.get("/whoami")
+    async def whoami(request: Request) -> str:
+        return request.state.request_id
+
+    with TestClient(app) as client:
+        response = client.get("/whoami", headers={"x-request-id": "me-1"})
+    assert response.json() == "me-1"
 
 
 def test_an_unexpected_error_is_a_500_with_the_request_id(
