@@ -6,8 +6,10 @@ process on a free loopback port, stopped at the end of its fixture.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -188,3 +190,58 @@ def test_api_keys_protect_the_model_but_not_the_probes(trained_project: Path) ->
         output = served.stop()
     assert API_KEY not in output
     assert "without API_KEYS" not in output  # on loopback: no warning
+
+
+def scrape_requests(port: int, route: str) -> float:
+    """http_requests_total of GET `route` answered 200, from one scrape of /metrics."""
+    status, text = call(port, "GET", "/metrics")
+    assert status == 200, text
+    pattern = r"^http_requests_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$"
+    for found in re.finditer(pattern, text, flags=re.MULTILINE):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', found["labels"]))
+        if labels == {"method": "GET", "route": route, "status": "200"}:
+            return float(found["value"])
+    return 0.0
+
+
+def test_metrics_add_up_over_workers_and_json_logs_parse(trained_project: Path) -> None:
+    """WORKERS=2: every scrape, whichever worker answers it, counts the requests of both."""
+    served = start_server(trained_project, WORKERS="2", LOG_FORMAT="json")
+    port = served.port
+    try:
+        sent = 0
+        pids: set[int] = set()
+        # Until both workers have answered some (the kernel hands connections to either).
+        while len(pids) < 2 and sent < 400:
+            for _ in range(10):
+                assert call(port, "GET", "/ready")[0] == 200
+                sent += 1
+            pids = {line["pid"] for line in json_lines(served.output()) if line.get("path") == "/ready"}
+        assert len(pids) == 2, "one worker answered every request"
+        for _ in range(6):  # either worker may answer a scrape
+            assert scrape_requests(port, "/ready") == sent
+    finally:
+        output = served.stop()
+    lines = json_lines(output)
+    # Every line the server wrote is JSON; make's own (the command, "Interrupt") are not its.
+    server_lines = [line for line in output.splitlines() if line.strip() and not is_make_line(line)]
+    assert len(lines) == len(server_lines), output
+    assert "Traceback" not in output
+    access = [line for line in lines if line["logger"] == "api.access" and line["path"] == "/ready"]
+    assert len(access) == sent
+    assert all(line["status"] == 200 and len(line["request_id"]) == 32 for line in access)
+
+
+def json_lines(output: str) -> list[dict]:
+    """The lines of the server's output that are JSON objects (make's own lines are not)."""
+    parsed = []
+    for line in output.splitlines():
+        with contextlib.suppress(ValueError):
+            value = json.loads(line)
+            if isinstance(value, dict):
+                parsed.append(value)
+    return parsed
+
+
+def is_make_line(line: str) -> bool:
+    return line.startswith("make") or line.endswith("python -m api")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 
 def main() -> int:
@@ -20,16 +28,49 @@ def main() -> int:
         return 2
     import uvicorn
 
-    # A factory, so that importing api.main loads no model; each worker builds its own app.
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-    )
+    from api.logs import log_config
+
+    made = share_metrics(settings)
+    try:
+        # A factory, so that importing api.main loads no model; each worker builds its own app.
+        # uvicorn's access log is off: api/observe.py writes one line per request, with its id.
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            log_config=log_config(settings.log_format, settings.log_level),
+            access_log=False,
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def share_metrics(settings: Settings) -> Path | None:
+    """Point prometheus-client at a fresh PROMETHEUS_MULTIPROC_DIR when the workers must share
+    their counts; return the directory when it was made here (removed at exit).
+
+    It must be in the environment before a worker imports prometheus_client: each worker then
+    writes its counts to its own files there, and /metrics adds up all the files. Counts left by an
+    earlier run would be added too, so a directory that exists is emptied first.
+    """
+    if not settings.metrics:
+        return None
+    directory = settings.prometheus_multiproc_dir
+    made = None
+    if directory is None:
+        if settings.workers == 1:
+            return None  # one process: its own counts are all the counts
+        directory = made = Path(tempfile.mkdtemp(prefix="api-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # prometheus-client's files only, nothing else
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return made
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ from starlette.middleware.cors import CORSMiddleware
 from {{ cookiecutter.module_name }}.artifacts import ArtifactError
 
 from api.limits import BodySizeLimit
+from api.metrics import Metrics
 from api.model import NonFiniteOutput, ServedModel, load_model
+from api.observe import ObserveRequests
 from api.openapi import add_schemas
-from api.routers import health, metadata, predict
+from api.routers import health, metadata, metrics, predict
 from api.schemas import predict_request_type
 from api.security import require_api_key, warn_if_exposed
 from api.settings import Settings
@@ -60,7 +62,8 @@ async def validation_error(request: Request, error: RequestValidationError) -> J
 
 async def non_finite_output(request: Request, error: NonFiniteOutput) -> JSONResponse:
     """500 with the reason, and a line in the log: the model, not the request, is at fault."""
-    logger.error("%s %s: %s", request.method, request.url.path, error)
+    request_id = getattr(request.state, "request_id", "-")
+    logger.error("%s %s (request_id=%s): %s", request.method, request.url.path, request_id, error)
     return JSONResponse({"detail": str(error)}, 500)
 
 
@@ -93,9 +96,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description={{ cookiecutter.description | tojson }},  # noqa: E501, RUF100
         version="0.1.0",
     )
+    app_metrics = Metrics() if settings.metrics else None
+    if app_metrics is not None and model is not None:
+        app_metrics.serving(model)
+    if settings.log_format == "json":
+        logging.captureWarnings(True)  # a Python warning becomes a JSON line too, not raw text
     app.state.settings = settings
     app.state.model = model
     app.state.load_error = load_error
+    app.state.metrics = app_metrics
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(NonFiniteOutput, non_finite_output)
     # Pure ASGI middleware only (no @app.middleware): the last added runs first.
@@ -105,18 +114,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
         )
+    # Outermost: it sees every answer, those of the middleware above included (413, preflights).
+    app.add_middleware(ObserveRequests, metrics=app_metrics, access_log=settings.access_log)
     # What serves the model needs a key when API_KEYS is set; health checks never do.
     protected = [Security(require_api_key)] if settings.api_keys else []
     refused = {401: {"description": "Missing or invalid API key."}} if settings.api_keys else None
     request_type = (
         predict_request_type(model.meta.features, settings.max_batch_size) if model else None
     )
-    predict_router, request_schemas = predict.build_router(request_type)
+    predictions = app_metrics.predictions if app_metrics is not None else None
+    predict_router, request_schemas = predict.build_router(request_type, predictions)
     # The busiest route first: FastAPI tries the routers in this order for every request.
     app.include_router(predict_router, dependencies=protected, responses=refused)
     app.include_router(health.router)
     app.include_router(metadata.router, dependencies=protected, responses=refused)
+    if app_metrics is not None:
+        app.include_router(metrics.router, dependencies=protected, responses=refused)
     add_schemas(app, request_schemas)
     return app

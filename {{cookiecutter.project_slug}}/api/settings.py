@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     log_level: str = Field("info", pattern="^(critical|error|warning|info|debug|trace)$")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text: uvicorn's lines; json: one JSON object per line."
+    )
+    access_log: bool = Field(
+        True, description="One log line per request, with its request id (api.access logger)."
+    )
+    metrics: bool = Field(True, description="Count requests and serve them at /metrics.")
+    prometheus_multiproc_dir: Path | None = Field(
+        None,
+        description="Where the workers share their counts (emptied at start); `python -m api`"
+        " makes a temporary one when WORKERS > 1.",
+    )
     # NoDecode: comma-separated in the environment, not JSON. SecretStr: never shown in a repr.
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
@@ -96,6 +108,25 @@ class Settings(BaseSettings):
                 " host, no path or trailing slash), or *"
             )
         return origins
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("prometheus_multiproc_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def _check_multiproc_dir(cls, path: Path | None) -> Path | None:
+        if path is not None and path.exists() and not path.is_dir():
+            raise ValueError(f"{path} is a file; expected a directory for the workers' metrics")
+        return path
 
     @field_validator("model_uri", mode="before")
     @classmethod

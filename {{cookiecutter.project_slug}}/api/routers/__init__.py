@@ -1,1 +1,1 @@
-"""One router per resource: health (liveness, readiness), metadata, predict."""
+"""One router per resource: health (liveness, readiness), metadata, metrics, predict."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Request, Response
+from prometheus_client import Counter
 
 from api.deps import ModelDep
 from api.json_body import JSONBody
@@ -25,9 +26,13 @@ INLINE_RECORDS = 64
 UntypedRequest = strict_dict("PredictRequest", {"records": list[dict[str, Any]]})
 
 
-def build_router(request_type: Any) -> tuple[APIRouter, dict[str, Any]]:
+def build_router(
+    request_type: Any, predictions: Counter | None = None
+) -> tuple[APIRouter, dict[str, Any]]:
     """The /predict route for this model's request type (None: no model loaded), and the schemas
-    its documented body refers to, for the OpenAPI components (api.openapi.add_schemas)."""
+    its documented body refers to, for the OpenAPI components (api.openapi.add_schemas).
+
+    `predictions` counts the records scored (None: metrics are off)."""
     body = JSONBody(request_type or UntypedRequest)
     request_body, schemas = body.openapi()
     router = APIRouter(tags=["predict"])
@@ -51,6 +56,8 @@ def build_router(request_type: Any) -> tuple[APIRouter, dict[str, Any]]:
             answer = model.answer(records)
         else:
             answer = await to_thread.run_sync(model.answer, records)
+        if predictions is not None:
+            predictions.inc(len(records))
         return Response(answer, media_type="application/json")
 
     return router, schemas

@@ -100,6 +100,9 @@ def test_python_m_api_runs_the_app_factory(monkeypatch: pytest.MonkeyPatch, tmp_
     assert import_from_string(target) is create_app
     assert options["factory"] is True
     assert options["port"] == 8123
+    # Our access log line (with the request id) replaces uvicorn's.
+    assert options["access_log"] is False
+    assert "api.access" in options["log_config"]["loggers"]
 
 
 def test_api_keys_and_cors_origins_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,3 +149,26 @@ def test_a_bad_api_key_stops_the_server_without_printing_it(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "ERROR: setting API_KEYS:" in result.stderr
     assert "guessable-key" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("json", "json"), (" JSON ", "json"), ("text", "text")]
+)
+def test_log_format_is_text_or_json(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("LOG_FORMAT", value)
+    assert Settings(_env_file=None).log_format == expected
+
+
+def test_other_log_formats_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ValidationError, match="'text' or 'json'"):
+        Settings(_env_file=None)
+
+
+def test_the_metrics_directory_cannot_be_a_file(tmp_path: Path) -> None:
+    (tmp_path / "metrics").write_text("")
+    with pytest.raises(ValidationError, match="expected a directory"):
+        Settings(_env_file=None, prometheus_multiproc_dir=tmp_path / "metrics")
+    assert Settings(_env_file=None, prometheus_multiproc_dir="").prometheus_multiproc_dir is None

@@ -1,0 +1,20 @@
+"""GET /metrics: the server's Prometheus metrics (api/metrics.py), for a Prometheus scrape."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from api.metrics import Metrics
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(request: Request) -> Response:
+    """Requests by route and status, their latency, predictions served and the model's name and
+    version, in Prometheus' text format (added up over all workers)."""
+    # A plain `def`, run in a worker thread: with several workers this reads their files.
+    served: Metrics = request.app.state.metrics
+    return Response(served.render(), media_type=CONTENT_TYPE_LATEST)
