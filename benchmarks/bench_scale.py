@@ -112,7 +112,6 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     try:
         project = prepare_project(work, args.python, model_args)
-        sh([str(project / ".venv/bin/python"), "-m", f"{MODULE}.stages", "config"], project)
         header = (
             f"{'rows':>10} {'CSV MB':>8} {'stage':<9} {'seconds':>8} {'peak MB':>8}"
             f" {'peak/CSV':>9} {'fit s':>7} {'other share':>11}"
@@ -123,6 +122,8 @@ def main() -> None:
             csv_path = project / "data/external/scale.csv"
             sh([str(project / ".venv/bin/python"), "-c", TABLE, str(csv_path), str(rows)], project)
             csv_mb = csv_path.stat().st_size / 1e6
+            # params.yaml from configs/ (the config stage checks that data.source exists).
+            sh([str(project / ".venv/bin/python"), "-m", f"{MODULE}.stages", "config"], project)
             for stage in STAGES:
                 seconds, peak, out = run_stage(project, stage)
                 fit = ""
