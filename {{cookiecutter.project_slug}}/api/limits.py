@@ -13,11 +13,12 @@ otherwise keep it open for the rest of the body, however slowly it comes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from typing import Any
 
-import anyio
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,31 +47,11 @@ class BodyLimits:
         if not declared and not chunked:  # no body (GET /health...): nothing to guard
             await self.app(scope, receive, send)
             return
-        deadline = anyio.current_time() + self.timeout
-        received = 0
-        complete = False
-
-        async def guarded_receive() -> Message:
-            nonlocal received, complete
-            if complete:  # the body is in: later calls wait for a disconnect, without deadline
-                return await receive()
-            with anyio.move_on_after(deadline - anyio.current_time()):
-                message = await receive()
-                received += len(message.get("body", b""))
-                complete = not message.get("more_body", False)
-                if received > self.max_bytes:
-                    # Raised while the app reads the body; its exception handler answers 413.
-                    raise HTTPException(status_code=413, detail=self.too_large)
-                return message
-            self.slow_log.timed_out(scope)
-            raise HTTPException(status_code=408, detail=self.too_slow)
-
-        async def closing_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and not complete:
-                message = {**message, "headers": [*message.get("headers", []), CLOSE]}
-            await send(message)
-
-        await self.app(scope, guarded_receive, closing_send)
+        guard = BodyGuard(self, scope, receive, send)
+        try:
+            await self.app(scope, guard.receive, guard.send)
+        finally:
+            guard.timer.cancel()
 
     async def refuse(self, send: Send) -> None:
         body = json.dumps({"detail": self.too_large}).encode()
@@ -81,6 +62,72 @@ class BodyLimits:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class BodyGuard:
+    """One request's body: counted against the size limit, and refused once the deadline passes.
+
+    The deadline is one timer per request rather than a timeout around each read: a cancel scope
+    per read cost more than the rest of the middleware. When the timer fires while the app waits
+    for the body, that wait is cancelled and becomes a 408.
+    """
+
+    def __init__(self, limits: BodyLimits, scope: Scope, receive: Receive, send: Send) -> None:
+        self.limits = limits
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.received = 0
+        self.complete = False
+        self.expired = False
+        self.waiting: asyncio.Task[Any] | None = None  # the task waiting for the body, if any
+        loop = asyncio.get_running_loop()
+        self.timer = loop.call_at(loop.time() + limits.timeout, self.expire)
+
+    def expire(self) -> None:
+        self.expired = True
+        if self.waiting is not None:
+            self.waiting.cancel()
+
+    async def receive(self) -> Message:
+        if self.complete:  # the body is in: later calls wait for a disconnect, without deadline
+            return await self._receive()
+        if self.expired:
+            raise self.too_slow()
+        self.waiting = asyncio.current_task()
+        try:
+            message = await self._receive()
+        except asyncio.CancelledError:
+            # Ours (the deadline), unless the task is also being cancelled for another reason.
+            if not self.expired or uncancel(self.waiting) > 0:
+                raise
+            raise self.too_slow() from None
+        finally:
+            self.waiting = None
+        self.received += len(message.get("body", b""))
+        self.complete = not message.get("more_body", False)
+        if self.complete:
+            self.timer.cancel()
+        if self.received > self.limits.max_bytes:
+            # Raised while the app reads the body; its exception handler answers 413.
+            raise HTTPException(status_code=413, detail=self.limits.too_large)
+        return message
+
+    def too_slow(self) -> HTTPException:
+        self.limits.slow_log.timed_out(self.scope)
+        return HTTPException(status_code=408, detail=self.limits.too_slow)
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and not self.complete:
+            message = {**message, "headers": [*message.get("headers", []), CLOSE]}
+        await self._send(message)
+
+
+def uncancel(task: asyncio.Task[Any] | None) -> int:
+    """Undo one cancel() of task; the cancellations still pending (Python 3.10 counts none)."""
+    if task is None or not hasattr(task, "uncancel"):
+        return 0
+    return task.uncancel()
 
 
 class SlowBodyLog:
