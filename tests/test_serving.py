@@ -268,9 +268,13 @@ def test_slow_clients_are_cut_off_while_health_keeps_answering(trained_project: 
         fds_after, rss_after = open_fds(pid), rss_mb(pid)
     finally:
         output = served.stop()
+    # The server answers 408 and closes; a byte the client sends meanwhile may meet the closed socket, and the
+    # reset can overtake the 408 on the client's side. The server's access log has every 408.
     outcomes = collections.Counter(status for status, _ in answers)
-    assert outcomes == {"HTTP/1.1 408 Request Timeout": SLOW_CLIENTS}, outcomes
-    assert max(took for _, took in answers) < BODY_TIMEOUT + 5
+    assert set(outcomes) <= {"HTTP/1.1 408 Request Timeout", "ConnectionResetError"}, outcomes
+    assert output.count('"POST /predict HTTP/1.1" 408') == SLOW_CLIENTS
+    took = [seconds for _, seconds in answers]
+    assert min(took) > BODY_TIMEOUT - 0.5 and max(took) < BODY_TIMEOUT + 5, (min(took), max(took))
     assert len(health_took) >= 5
     assert max(health_took) < 1.0, health_took
     assert fds_after <= fds_before, (fds_before, fds_after)
