@@ -117,3 +117,10 @@ class MakeServer:
     def __exit__(self, *exc_info: object) -> None:
         if not self.log.closed:
             self.stop()
+
+
+def start_server(project: Path, **settings: str) -> MakeServer:
+    """`make serve PORT=... [NAME=value ...]` in a trained project, ready to answer."""
+    server = MakeServer(project, "serve", "PORT={port}", *(f"{key}={value}" for key, value in settings.items()))
+    server.wait_until_answering("/health")
+    return server

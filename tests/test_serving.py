@@ -6,10 +6,13 @@ process on a free loopback port, stopped at the end of its fixture.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import http.client
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,20 +20,13 @@ from pathlib import Path
 
 import pytest
 from conftest import run
-from servers import MakeServer, call
+from servers import MakeServer, call, start_server
 
 pytestmark = pytest.mark.full
 
 RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 CLASSES = ["setosa", "versicolor", "virginica"]
 API_KEY = "template-test-key-" + "k" * 24
-
-
-def start_server(project: Path, **settings: str) -> MakeServer:
-    """`make serve PORT=... [NAME=value ...]`, ready to answer."""
-    server = MakeServer(project, "serve", "PORT={port}", *(f"{key}={value}" for key, value in settings.items()))
-    server.wait_until_answering("/health")
-    return server
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +241,98 @@ def json_lines(output: str) -> list[dict]:
 
 def is_make_line(line: str) -> bool:
     return line.startswith("make") or line.endswith("python -m api")
+def server_process(served: MakeServer) -> int:
+    """The pid of the uvicorn process `make serve` started (make leads the process group)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == served.process.pid and cmdline[1:3] == [b"-m", b"api"]:
+            return int(stat.parent.name)
+    served.fail("no `python -m api` process under make serve")
+
+
+def open_fds(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/fd").iterdir()))
+
+
+def rss_mb(pid: int) -> float:
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+
+
+SLOW_CLIENTS = 300
+BODY_TIMEOUT = 2
+
+
+async def trickle_a_body(port: int) -> tuple[str, float]:
+    """Declare a body and send one byte of it every half second; (status line or what happened, seconds)."""
+    start = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    writer.write(head.encode())
+    try:
+        while time.monotonic() - start < BODY_TIMEOUT + 8:  # then give up: the server never answered
+            writer.write(b" ")
+            await writer.drain()
+            with contextlib.suppress(asyncio.TimeoutError):
+                line = await asyncio.wait_for(reader.readline(), 0.5)
+                await reader.read()  # the rest of the answer, up to the server closing the connection
+                return line.decode().strip() or "closed without an answer", time.monotonic() - start
+        return "no answer", time.monotonic() - start
+    except ConnectionError as error:
+        return type(error).__name__, time.monotonic() - start
+    finally:
+        writer.close()
+
+
+async def probe_health(port: int, stop: asyncio.Event) -> list[float]:
+    """Seconds each GET /health took (a new connection each time, as an orchestrator's probe)."""
+    took = []
+    while not stop.is_set():
+        start = time.monotonic()
+        status, _ = await asyncio.to_thread(call, port, "GET", "/health")
+        assert status == 200
+        took.append(time.monotonic() - start)
+        await asyncio.sleep(0.2)
+    return took
+
+
+async def slow_client_attack(port: int) -> tuple[list[tuple[str, float]], list[float]]:
+    stop = asyncio.Event()
+    probe = asyncio.create_task(probe_health(port, stop))
+    answers = await asyncio.gather(*(trickle_a_body(port) for _ in range(SLOW_CLIENTS)))
+    stop.set()
+    return answers, await probe
+
+
+def test_slow_clients_are_cut_off_while_health_keeps_answering(trained_project: Path) -> None:
+    """Clients that declare a body and trickle it used to hold their connections for good (thousands of them
+    exhausted the file descriptors, and /health was reset); now each gets a 408 after BODY_TIMEOUT."""
+    served = start_server(trained_project, BODY_TIMEOUT=str(BODY_TIMEOUT))
+    try:
+        pid = server_process(served)
+        fds_before, rss_before = open_fds(pid), rss_mb(pid)
+        answers, health_took = asyncio.run(slow_client_attack(served.port))
+        deadline = time.monotonic() + 5  # the server closes its side as the clients read their answers
+        while open_fds(pid) > fds_before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        fds_after, rss_after = open_fds(pid), rss_mb(pid)
+    finally:
+        output = served.stop()
+    # The server answers 408 and closes; a byte the client sends meanwhile may meet the closed socket, and the
+    # reset can overtake the 408 on the client's side. The server's access log has every 408.
+    outcomes = collections.Counter(status for status, _ in answers)
+    assert set(outcomes) <= {"HTTP/1.1 408 Request Timeout", "ConnectionResetError"}, outcomes
+    assert output.count('"POST /predict HTTP/1.1" 408') == SLOW_CLIENTS
+    took = [seconds for _, seconds in answers]
+    assert min(took) > BODY_TIMEOUT - 0.5 and max(took) < BODY_TIMEOUT + 5, (min(took), max(took))
+    assert len(health_took) >= 5
+    assert max(health_took) < 1.0, health_took
+    assert fds_after <= fds_before, (fds_before, fds_after)
+    assert rss_after - rss_before < 64, (rss_before, rss_after)
+    # One warning, not one per client: a flood of slow clients must not flood the log.
+    assert output.count(f"did not arrive within BODY_TIMEOUT={BODY_TIMEOUT} s") == 1, output[-3000:]
+    assert "Traceback" not in output

@@ -47,7 +47,7 @@ TARGET_COVERAGE: dict[str, str] = {
     "promote": "test_pipeline.py::test_make_promote_sets_the_champion_alias",
     "push-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
     "pull-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
-    "serve": "test_serving.py::start_server",
+    "serve": "servers.py::start_server",
     "tracking-server": "test_team.py::tracking_server",
     "build-image": "test_image.py::image",
     "run-image": "test_image.py::container",

@@ -14,6 +14,9 @@ from pydantic import ValidationError
 if TYPE_CHECKING:
     from api.settings import Settings
 
+# File descriptors a worker needs besides its connections (model files, logs, the event loop...).
+SPARE_FDS = 64
+
 
 def main() -> int:
     from api.settings import Settings
@@ -26,6 +29,7 @@ def main() -> int:
             name = ".".join(str(part) for part in problem["loc"]).upper()
             print(f"ERROR: setting {name}: {problem['msg']}", file=sys.stderr)
         return 2
+    warn_if_over_fd_limit(settings.limit_concurrency)
     import uvicorn
 
     from api.logs import log_config
@@ -43,6 +47,10 @@ def main() -> int:
             log_level=settings.log_level,
             log_config=log_config(settings.log_format, settings.log_level),
             access_log=False,
+            # Beyond this many open connections uvicorn answers 503 and closes, instead of accepting
+            # until the process runs out of file descriptors and every connection is reset.
+            limit_concurrency=settings.limit_concurrency,
+            timeout_keep_alive=settings.timeout_keep_alive,
         )
     finally:
         if made is not None:
@@ -71,6 +79,23 @@ def share_metrics(settings: Settings) -> Path | None:
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     return made
+
+
+def warn_if_over_fd_limit(limit_concurrency: int) -> None:
+    """A line at start-up when LIMIT_CONCURRENCY cannot be reached before the process's file
+    descriptors run out: then the limit never applies and a flood of connections resets them all."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to compare with
+        return
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and limit_concurrency > soft - SPARE_FDS:
+        print(
+            f"WARNING: LIMIT_CONCURRENCY={limit_concurrency} is more connections than this process"
+            f" can open (ulimit -n is {soft}): lower it to {max(soft - SPARE_FDS, 1)} or raise the"
+            " limit (ulimit -n, or the container's nofile limit).",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,12 @@ class JSONBody:
         return request_body, components
 
     async def read(self, request: Request) -> Any:
-        """The validated body, or RequestValidationError (422) / HTTPException (400)."""
+        """The validated body, or RequestValidationError (422) / HTTPException (400, 415)."""
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding != "identity":  # gzip bytes are no JSON text: say so, not "error parsing"
+            raise HTTPException(
+                415, f"Content-Encoding {encoding} is not supported: send the body uncompressed"
+            )
         body = await request.body()
         declared_json = is_json(request.headers.get("content-type"))
         if declared_json:

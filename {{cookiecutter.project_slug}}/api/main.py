@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Security
@@ -21,30 +24,52 @@ from starlette.middleware.cors import CORSMiddleware
 
 from {{ cookiecutter.module_name }}.artifacts import ArtifactError
 
-from api.limits import BodySizeLimit
+from api.limits import BodyLimits
 from api.metrics import Metrics
 from api.model import NonFiniteOutput, ServedModel, load_model
 from api.observe import ObserveRequests
 from api.openapi import add_schemas
 from api.routers import health, metadata, metrics, predict
-from api.schemas import predict_request_type
+from api.schemas import MAX_LISTED_ERRORS, ErrorMessage, predict_request_type
 from api.security import require_api_key, warn_if_exposed
 from api.settings import Settings
 
 logger = logging.getLogger("uvicorn.error")  # uvicorn's own logger: messages land in its output
 
+# An absolute path in a message (not a URL's or a URI's path: those follow "/" or ":").
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/-])(?:file://)?/[^\s'\"(),;:]+")
+
 
 def try_load(settings: Settings) -> tuple[ServedModel | None, str | None]:
-    """The model, or None and the reason it could not be loaded."""
+    """The model, or None and the reason it could not be loaded.
+
+    The log has the whole reason; what clients see (/ready, /metadata, the 503s) names no absolute
+    path of the server.
+    """
     try:
         model = load_model(settings)
     except ArtifactError as error:
         logger.warning("Serving without a model (/ready answers 503): %s", error)
-        return None, str(error)
+        return None, without_server_paths(str(error))
     logger.info(
         "Loaded model %r from %s (runtime: %s)", model.meta.model_name, model.source, model.runtime
     )
-    return model, None
+    return replace(model, source=without_server_paths(model.source)), None
+
+
+def without_server_paths(text: str) -> str:
+    """text with each absolute path made relative to the working directory when it is inside it,
+    else shortened to its last part (/srv/models/model.onnx -> models/model.onnx or model.onnx)."""
+    cwd = Path.cwd()
+
+    def shorten(match: re.Match[str]) -> str:
+        found = match.group().removeprefix("file://")
+        stripped = found.rstrip("./")
+        path = Path(stripped)
+        shown = str(path.relative_to(cwd)) if path.is_relative_to(cwd) else path.name
+        return (shown or ".") + found[len(stripped) :]
+
+    return ABSOLUTE_PATH.sub(shorten, text)
 
 
 class AsciiJSONResponse(JSONResponse):
@@ -56,8 +81,14 @@ class AsciiJSONResponse(JSONResponse):
 
 
 async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422 body, made safe to send: no echo of whole batches, no NaN in the JSON."""
-    return AsciiJSONResponse({"detail": jsonable_encoder([clean(p) for p in error.errors()])}, 422)
+    """FastAPI's 422 body, made safe to send: no echo of whole batches or records, no NaN in the
+    JSON, the first MAX_LISTED_ERRORS errors only (and how many more there are)."""
+    problems = error.errors()
+    listed = [clean(problem) for problem in problems[:MAX_LISTED_ERRORS]]
+    content: dict[str, Any] = {"detail": jsonable_encoder(listed)}
+    if len(problems) > MAX_LISTED_ERRORS:
+        content["omitted_errors"] = len(problems) - MAX_LISTED_ERRORS
+    return AsciiJSONResponse(content, 422)
 
 
 async def non_finite_output(request: Request, error: NonFiniteOutput) -> JSONResponse:
@@ -70,7 +101,9 @@ async def non_finite_output(request: Request, error: NonFiniteOutput) -> JSONRes
 def clean(problem: dict[str, Any]) -> dict[str, Any]:
     if problem["type"] in ("too_long", "too_short"):  # the input is the whole batch
         return {k: v for k, v in problem.items() if k not in ("input", "ctx")}
-    if "input" in problem:  # a record echoed as the input of a "missing" error may hold a NaN
+    if problem["type"] == "missing":  # the input is the whole record, once per missing field
+        return {k: v for k, v in problem.items() if k != "input"}
+    if "input" in problem:  # a wrong value may be a NaN
         return {**problem, "input": finite_json(problem["input"])}
     return problem
 
@@ -108,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(NonFiniteOutput, non_finite_output)
     # Pure ASGI middleware only (no @app.middleware): the last added runs first.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -121,7 +154,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ObserveRequests, metrics=app_metrics, access_log=settings.access_log)
     # What serves the model needs a key when API_KEYS is set; health checks never do.
     protected = [Security(require_api_key)] if settings.api_keys else []
-    refused = {401: {"description": "Missing or invalid API key."}} if settings.api_keys else None
+    refused = (
+        {401: {"model": ErrorMessage, "description": "Missing or invalid API key."}}
+        if settings.api_keys
+        else None
+    )
     request_type = (
         predict_request_type(model.meta.features, settings.max_batch_size) if model else None
     )

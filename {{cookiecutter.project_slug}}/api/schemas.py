@@ -29,6 +29,9 @@ FIELD_TYPES: dict[str, Any] = {
     "bool": Annotated[bool, Field(strict=True)],
 }
 NO_EXTRA_KEYS = ConfigDict(extra="forbid")
+# A 422 lists this many errors at most, and counts the others: a batch of 1000 empty records has
+# 4000, and the answer must not be many times the size of the request.
+MAX_LISTED_ERRORS = 20
 
 
 def record_type(features: list[Feature]) -> Any:
@@ -69,6 +72,31 @@ class PredictResponse(BaseModel):
     )
     model_name: str
     model_version: str | None = None
+
+
+class ErrorMessage(BaseModel):
+    """An error answer: what went wrong, in words."""
+
+    detail: str
+
+
+class FieldError(BaseModel):
+    """One reason a request was refused, as FastAPI reports it."""
+
+    loc: list[str | int] = Field(description='Where: ["body", "records", <record>, <field>].')
+    msg: str
+    type: str
+    input: Any = Field(None, description="The value refused (absent for missing fields).")
+    ctx: dict[str, Any] = Field(default_factory=dict, description="Details (a limit, ...).")
+
+
+class InvalidRequest(BaseModel):
+    """A request the model cannot score: the first errors found, and how many more there are."""
+
+    detail: list[FieldError]
+    omitted_errors: int = Field(
+        0, description="Errors found beyond those listed (present only when there are some)."
+    )
 
 
 class Health(BaseModel):

@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     )
     max_batch_size: int = Field(1000, ge=1, description="Most records one /predict call may send.")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body accepted.")
+    body_timeout: float = Field(
+        10.0, gt=0, le=3600, description="Seconds a request's whole body may take to arrive (408)."
+    )
+    limit_concurrency: int = Field(
+        1000, ge=1, description="Open connections per worker beyond which uvicorn answers 503."
+    )
+    timeout_keep_alive: int = Field(
+        5, ge=1, le=300, description="Seconds an idle keep-alive connection stays open."
+    )
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 inside the image).")
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ModelDep
-from api.schemas import Health, Ready
+from api.schemas import ErrorMessage, Health, Ready
 
 router = APIRouter(tags=["health"])
 
@@ -19,7 +19,9 @@ async def health() -> Health:
 @router.get(
     "/ready",
     response_model=Ready,
-    responses={503: {"description": "No model is loaded; the detail says why."}},
+    responses={
+        503: {"model": ErrorMessage, "description": "No model is loaded; the detail says why."}
+    },
 )
 async def ready(model: ModelDep) -> Ready:
     """A model is loaded and /predict will answer."""

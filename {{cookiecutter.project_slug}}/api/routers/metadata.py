@@ -7,7 +7,7 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from api.deps import ModelDep
-from api.schemas import Metadata
+from api.schemas import ErrorMessage, Metadata
 
 router = APIRouter(tags=["metadata"])
 
@@ -15,7 +15,9 @@ router = APIRouter(tags=["metadata"])
 @router.get(
     "/metadata",
     response_model=Metadata,
-    responses={503: {"description": "No model is loaded."}},
+    responses={
+        503: {"model": ErrorMessage, "description": "No model is loaded; the detail says why."}
+    },
 )
 async def metadata(model: ModelDep) -> Metadata:
     meta = model.meta

@@ -16,7 +16,13 @@ from prometheus_client import Counter
 
 from api.deps import ModelDep
 from api.json_body import JSONBody
-from api.schemas import PredictResponse, strict_dict
+from api.schemas import (
+    MAX_LISTED_ERRORS,
+    ErrorMessage,
+    InvalidRequest,
+    PredictResponse,
+    strict_dict,
+)
 
 # Larger batches are scored in a worker thread, so one big request never stalls the event loop;
 # a small one is not worth the thread hop.
@@ -41,9 +47,26 @@ def build_router(
         "/predict",
         response_model=PredictResponse,
         responses={
-            413: {"description": "The body is larger than MAX_BODY_BYTES."},
-            422: {"description": "Missing, extra or wrongly typed fields, or too many records."},
-            503: {"description": "No model is loaded."},
+            400: {
+                "model": ErrorMessage,
+                "description": "The body is not JSON text (not UTF-8, or nested too deep).",
+            },
+            408: {
+                "model": ErrorMessage,
+                "description": "The whole body did not arrive within BODY_TIMEOUT seconds.",
+            },
+            413: {"model": ErrorMessage, "description": "The body is larger than MAX_BODY_BYTES."},
+            415: {
+                "model": ErrorMessage,
+                "description": "A compressed body (Content-Encoding): send it uncompressed.",
+            },
+            422: {
+                "model": InvalidRequest,
+                "description": "Missing, extra or wrongly typed fields, or too many records"
+                f" (the first {MAX_LISTED_ERRORS} errors are listed).",
+            },
+            500: {"model": ErrorMessage, "description": "The model answered NaN or infinity."},
+            503: {"model": ErrorMessage, "description": "No model is loaded; the detail says why."},
         },
         openapi_extra={"requestBody": request_body},
     )

@@ -107,3 +107,61 @@ def test_unknown_feature_dtype_leaves_the_app_not_ready(tmp_path: Path) -> None:
         response = client.get("/ready")
         assert response.status_code == 503
         assert "when (datetime)" in response.json()["detail"]
+
+
+def test_a_503_names_no_absolute_path_of_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reason is for clients, who have no business knowing the server's directories; the log
+    keeps the whole path for whoever runs it."""
+    model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    meta = ModelMeta("line", [Feature("when", "datetime")], target="y")
+    model_dir = tmp_path / "srv" / "models"
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")  # the model is not under the working directory
+    with (
+        caplog.at_level("WARNING", logger="uvicorn.error"),
+        client_for(model, meta, model_dir) as client,
+    ):
+        answers = [client.get(path) for path in ("/ready", "/metadata")]
+        answers.append(client.post("/predict", json={"records": [{"when": 1.0}]}))
+    for answer in answers:
+        assert answer.status_code == 503
+        detail = answer.json()["detail"]
+        assert "when (datetime)" in detail
+        assert str(tmp_path) not in detail
+        assert detail.startswith("no model loaded: models: ")
+    assert str(model_dir) in caplog.text
+
+
+def test_the_served_model_dir_is_shown_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    meta = ModelMeta("line", [Feature("x", "float")], target="y", task="regression")
+    model_dir = tmp_path / "serving" / "models"
+    monkeypatch.chdir(tmp_path)
+    with client_for(model, meta, model_dir) as client:  # an absolute MODEL_DIR
+        assert client.get("/ready").json()["source"] == "serving/models"
+        assert client.get("/metadata").json()["source"] == "serving/models"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("in {cwd}/models/: retrain", "in models/: retrain"),
+        ("could not load {cwd}.other/model.joblib.", "could not load model.joblib."),
+        ("file://{cwd}/mlruns/1/model is gone", "mlruns/1/model is gone"),
+        ("could not load models:/iris@champion from MLflow", None),
+        ("http://mlflow:5000/api/2.0/x answered 404", None),
+        ("3 / 4 records", None),
+    ],
+)
+def test_server_paths_are_shortened_in_reasons_for_clients(
+    text: str, shown: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.main import without_server_paths
+
+    monkeypatch.chdir(tmp_path)
+    text = text.format(cwd=tmp_path)
+    assert without_server_paths(text) == (text if shown is None else shown)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from support import settings_for
+
+from api.main import create_app
+from api.schemas import MAX_LISTED_ERRORS, InvalidRequest
 
 RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
@@ -67,10 +73,10 @@ def test_non_finite_number_is_refused(client: TestClient) -> None:
     assert errors_of(response) == [(("body", "records", 0, "sepal_length"), "finite_number")]
 
 
-def test_non_finite_number_echoed_in_a_record_is_refused_not_a_server_error(
+def test_non_finite_numbers_echoed_in_errors_are_refused_not_a_server_error(
     client: TestClient,
 ) -> None:
-    # The "missing" errors echo the whole record, NaN included, which strict JSON cannot carry.
+    # The refused values are echoed, and strict JSON has no NaN: they come back as text.
     body = '{"records": [{"sepal_length": NaN, "sepal_width": Infinity}]}'
     response = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert errors_of(response) == [
@@ -79,7 +85,9 @@ def test_non_finite_number_echoed_in_a_record_is_refused_not_a_server_error(
         (("body", "records", 0, "petal_length"), "missing"),
         (("body", "records", 0, "petal_width"), "missing"),
     ]
-    assert response.json()["detail"][2]["input"] == {"sepal_length": "nan", "sepal_width": "inf"}
+    # A "missing" error does not echo its record (the client has it; the loc names it).
+    inputs = [error.get("input", "absent") for error in response.json()["detail"]]
+    assert inputs == ["nan", "inf", "absent", "absent"]
 
 
 def test_empty_batch_is_refused(client: TestClient) -> None:
@@ -155,3 +163,36 @@ def test_record_field_order_does_not_matter(client: TestClient) -> None:
     second = client.post("/predict", json={"records": [shuffled]}).json()
     assert first == second
     assert list(shuffled) != list(RECORD)
+
+
+def test_a_422_lists_the_first_errors_and_counts_the_others(iris_model) -> None:
+    """1000 empty records have 4000 errors: listing them all made the answer 128 times the size of
+    the request."""
+    settings = settings_for(iris_model.model_dir, max_batch_size=1000, max_body_bytes=100_000)
+    with TestClient(create_app(settings)) as client:
+        request = json.dumps({"records": [{}] * 1000}).encode()
+        response = client.post(
+            "/predict", content=request, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 422
+    body = InvalidRequest.model_validate(response.json())  # the documented shape
+    assert len(body.detail) == MAX_LISTED_ERRORS
+    assert body.omitted_errors == 4000 - MAX_LISTED_ERRORS
+    assert body.detail[0].loc == ["body", "records", 0, "sepal_length"]
+    assert len(response.content) < len(request)
+
+
+def test_a_422_with_few_errors_has_no_count(client: TestClient) -> None:
+    response = client.post("/predict", json={"records": [{**RECORD, "colour": "blue"}]})
+    assert response.status_code == 422
+    assert set(response.json()) == {"detail"}
+
+
+def test_a_compressed_body_is_refused_with_415_naming_the_encoding(client: TestClient) -> None:
+    body = gzip.compress(json.dumps({"records": [RECORD]}).encode())
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    response = client.post("/predict", content=body, headers=headers)
+    assert response.status_code == 415
+    assert "Content-Encoding gzip" in response.json()["detail"]
+    identity = {**headers, "content-encoding": "identity"}
+    assert client.post("/predict", json={"records": [RECORD]}, headers=identity).status_code == 200

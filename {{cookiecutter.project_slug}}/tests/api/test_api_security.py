@@ -97,7 +97,8 @@ def test_openapi_shows_the_security_schemes_on_protected_routes_only(keyed: Test
     for path, method in (("/predict", "post"), ("/metadata", "get")):
         operation = schema["paths"][path][method]
         assert {name for entry in operation["security"] for name in entry} == set(schemes)
-        assert "401" in operation["responses"]
+        refused = operation["responses"]["401"]["content"]["application/json"]["schema"]
+        assert refused == {"$ref": "#/components/schemas/ErrorMessage"}
     for path in ("/health", "/ready"):
         assert "security" not in schema["paths"][path]["get"]
 

@@ -50,7 +50,15 @@ def test_other_model_uris_are_refused(uri: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("MAX_BATCH_SIZE", "0"), ("MAX_BODY_BYTES", "10"), ("PORT", "70000")]
+    ("name", "value"),
+    [
+        ("MAX_BATCH_SIZE", "0"),
+        ("MAX_BODY_BYTES", "10"),
+        ("PORT", "70000"),
+        ("BODY_TIMEOUT", "0"),
+        ("LIMIT_CONCURRENCY", "0"),
+        ("TIMEOUT_KEEP_ALIVE", "0"),
+    ],
 )
 def test_unsafe_limits_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
@@ -103,6 +111,43 @@ def test_python_m_api_runs_the_app_factory(monkeypatch: pytest.MonkeyPatch, tmp_
     # Our access log line (with the request id) replaces uvicorn's.
     assert options["access_log"] is False
     assert "api.access" in options["log_config"]["loggers"]
+
+
+def test_python_m_api_limits_connections_and_keep_alive(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without limit_concurrency uvicorn accepts connections until the process runs out of file
+    descriptors, and then resets every one, /health included."""
+    import uvicorn
+
+    from api.__main__ import main
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.chdir(tmp_path)  # no .env here
+    assert main() == 0
+    assert (calls[0]["limit_concurrency"], calls[0]["timeout_keep_alive"]) == (1000, 5)
+    monkeypatch.setenv("LIMIT_CONCURRENCY", "200")
+    monkeypatch.setenv("TIMEOUT_KEEP_ALIVE", "2")
+    assert main() == 0
+    assert (calls[1]["limit_concurrency"], calls[1]["timeout_keep_alive"]) == (200, 2)
+
+
+def test_a_connection_limit_above_the_file_descriptor_limit_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resource = pytest.importorskip("resource")  # no such limit on Windows
+
+    from api.__main__ import warn_if_over_fd_limit
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (1024, 4096))
+    warn_if_over_fd_limit(900)
+    assert capsys.readouterr().err == ""
+    warn_if_over_fd_limit(1000)
+    warning = capsys.readouterr().err
+    assert "LIMIT_CONCURRENCY=1000" in warning
+    assert "ulimit -n is 1024" in warning
+    assert "lower it to 960" in warning
 
 
 def test_api_keys_and_cors_origins_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
