@@ -43,7 +43,9 @@ def start(command: str, project: Path, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def wait_for(condition: Callable[[], object], what: str, process: subprocess.Popen[bytes], timeout_s: float = 240) -> object:
+def wait_for(
+    condition: Callable[[], object], what: str, process: subprocess.Popen[bytes], timeout_s: float = 240
+) -> object:
     """Poll until condition() is truthy; fail when the process ends first or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -70,7 +72,8 @@ def runs(project: Path) -> list[dict[str, str]]:
 def versions(project: Path) -> list[dict[str, str]]:
     return mlflow_query(
         project,
-        f"result = [{{'version': v.version, 'run_id': v.run_id}} for v in client.search_model_versions(\"name = '{SLUG}'\")]",
+        f"found = client.search_model_versions(\"name = '{SLUG}'\")\n"
+        "result = [{'version': v.version, 'run_id': v.run_id} for v in found]",
     )
 
 
@@ -92,7 +95,7 @@ def test_kill_9_mid_fit_leaves_nothing_valid_and_the_next_training_recovers(proj
     assert make.wait(timeout=120) != 0
 
     # Nothing passes for a current model: no model files, no metrics, and DVC says so.
-    assert not list((project / "models").glob("*")) if (project / "models").exists() else True
+    assert not list(project.glob("models/*")) and not list(project.glob("models/.staging/*"))
     assert not (project / "reports/metrics.json").exists()
     assert not (project / "reports/predictions.csv").exists()
     status = sh("dvc status", project).stdout
