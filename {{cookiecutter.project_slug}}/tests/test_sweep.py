@@ -18,6 +18,8 @@ import support
 
 from {{ cookiecutter.module_name }} import train as train_module
 from {{ cookiecutter.module_name }}.runs import PID_TAG, STARTED_TAG, process_tags
+from {{ cookiecutter.module_name }}.sweep import SWEEP_KEYS_ENV, SWEEP_POINTS_ENV
+from {{ cookiecutter.module_name }}.tracking import SWEEP_PARENT_ENV
 
 EXPERIMENT = "sweep-test"
 SWEEP = "model.estimator.n_estimators=2,3,4"
@@ -44,6 +46,8 @@ def run_sweep(
         *args,
     ]
     monkeypatch.setattr(sys, "argv", argv)
+    for name in (SWEEP_PARENT_ENV, SWEEP_POINTS_ENV, SWEEP_KEYS_ENV):
+        monkeypatch.delenv(name, raising=False)  # a sweep that fails leaves them set: unset after
     capsys.readouterr()
     try:
         train_module.main()
