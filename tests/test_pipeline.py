@@ -212,7 +212,8 @@ def sweep_runs(project: Path) -> list[dict[str, str]]:
 @pytest.mark.parametrize("launcher", ["parallel", "submitit_local"], ids=["joblib", "submitit"])
 def test_make_sweep_logs_two_child_runs_under_one_parent(project: Path, launcher: str) -> None:
     earlier = {r["run_id"] for r in sweep_runs(project)}
-    sh(f"make sweep LAUNCHER={launcher}", project)  # two models, in joblib or submitit processes
+    # Two models, in joblib or submitit processes; FORCE: the other launcher's sweep is the same one.
+    sh(f"make sweep LAUNCHER={launcher} FORCE=1", project)
     runs = [r for r in sweep_runs(project) if r["run_id"] not in earlier]
     parents = [r for r in runs if r.get("tags.sweep") == "true"]
     assert len(parents) == 1

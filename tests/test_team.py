@@ -117,6 +117,20 @@ def test_training_promotion_and_serving_go_through_the_team_server(
     assert not (project / "mlruns").exists()
 
 
+def test_an_interrupted_sweep_resumes_through_the_team_server(tracking_server: tuple[str, Path, Path]) -> None:
+    """The resume lookups (tag filters on runs) through the server's REST API and PostgreSQL."""
+    uri, project, _ = tracking_server
+    env = {"MLFLOW_TRACKING_URI": uri, "DVC_NO_ANALYTICS": "1"}
+    sweep = ["make", "sweep", "SWEEP=model.estimator.n_estimators=5,6", "ARGS=hydra.launcher.n_jobs=1"]
+    first = run(sweep, cwd=project, env=env).stdout
+    assert "sweep: point 2/2: model.estimator.n_estimators=6" in first
+    parent = re.search(r"sweep: 2 points, parent run (\w+)", first)
+    assert parent, first
+    again = run(sweep, cwd=project, env=env).stdout
+    assert f"resuming parent run {parent.group(1)}: 2 finished earlier" in again
+    assert again.count("skipped: finished run") == 2 and "train: fitted" not in again
+
+
 @pytest.mark.parametrize(
     ("url", "client"),
     [("s3://team-bucket/iris", "dvc_s3"), ("gs://team-data/iris", "dvc_gs"), ("azure://models/iris", "dvc_azure")],

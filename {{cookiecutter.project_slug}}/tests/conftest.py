@@ -3,6 +3,7 @@ MLflow store. Shared data and helpers live in support.py; API fixtures in tests/
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -28,10 +29,24 @@ def params(tmp_path: Path) -> Params:
     return support.params(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def tracking_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mlflow")
+
+
 @pytest.fixture
-def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A throwaway sqlite tracking store; artifacts go under tmp_path too."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+def mlflow_store(tracking_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """One throwaway sqlite tracking store for the session (each new store costs seconds), its
+    artifacts beside it. Tests keep apart by names of their own: see `tracked_params`."""
+    uri = f"sqlite:///{tracking_dir / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.chdir(tmp_path)  # MLflow puts the artifacts of a new sqlite store in ./mlruns
+    monkeypatch.chdir(tracking_dir)  # MLflow puts the artifacts of a new experiment in ./mlruns
     return uri
+
+
+@pytest.fixture
+def tracked_params(params: Params, mlflow_store: str, request: pytest.FixtureRequest) -> Params:
+    """`params` logging to an experiment and a registered model named after the test."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)
+    mlflow = params.mlflow.model_copy(update={"experiment": name, "registered_model": name})
+    return params.model_copy(update={"mlflow": mlflow})

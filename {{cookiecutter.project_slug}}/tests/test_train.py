@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }}.artifacts import load_artifacts, load_meta
+from {{ cookiecutter.module_name }}.artifacts import STAGING_DIR, load_artifacts, load_meta
 from {{ cookiecutter.module_name }}.data import prepare_data
 from {{ cookiecutter.module_name }}.params import Params
 from {{ cookiecutter.module_name }}.stages import evaluate
@@ -21,14 +21,33 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_train_logs_registers_and_writes_the_artifact(params: Params, mlflow_store: str) -> None:
+def test_train_logs_registers_and_writes_the_artifact(
+    tracked_params: Params, mlflow_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlflow
 
+    from {{ cookiecutter.module_name }} import tracking
+
+    params = tracked_params
+    model_dir = Path(params.paths.model_dir)
+    seen = {}
+
+    def register(name: str, model_uri: str) -> str:
+        # The model's files are written and check out, but not yet published; the run is live.
+        _, staged = load_artifacts(model_dir / STAGING_DIR)
+        seen.update(staged=staged, published=(model_dir / "model.joblib").exists())
+        seen["run"] = mlflow.active_run().info.run_id
+        return real_register(name, model_uri)
+
+    real_register = tracking.register
+    monkeypatch.setattr(tracking, "register", register)
     prepare_data(params)
     meta = train(params)
 
-    model, saved = load_artifacts(Path(params.paths.model_dir), Path(params.paths.lineage))
+    model, saved = load_artifacts(model_dir, Path(params.paths.lineage))
     assert saved == meta and saved.run_id and saved.model_version == "1"
+    assert seen["staged"].artifacts == saved.artifacts and not seen["published"]
+    assert seen["run"] == meta.run_id and not (model_dir / STAGING_DIR).exists()
     assert saved.classes == support.IRIS_CLASSES and saved.task == "classification"
     assert saved.data_hash == digest(Path(params.paths.train))
     assert saved.onnx_parity is not None and set(saved.artifacts) == {"model.joblib", "model.onnx"}
@@ -37,12 +56,15 @@ def test_train_logs_registers_and_writes_the_artifact(params: Params, mlflow_sto
 
     client = mlflow.MlflowClient(mlflow_store)
     run = client.get_run(meta.run_id)
+    assert run.info.status == "FINISHED"
     assert run.data.params["model.estimator.n_estimators"] == "5"
     assert run.data.metrics["accuracy"] == meta.metrics["accuracy"]
     assert (
         run.data.tags["data_hash"] == meta.data_hash and run.data.tags["task"] == "classification"
     )
-    assert {"git_commit", "git_dirty"} <= set(run.data.tags)
+    assert {"git_commit", "git_dirty", "config_hash", "pipeline.host", "pipeline.pid"} <= set(
+        run.data.tags
+    )
     assert client.get_model_version(params.mlflow.registered_model, "1").run_id == meta.run_id
 
 

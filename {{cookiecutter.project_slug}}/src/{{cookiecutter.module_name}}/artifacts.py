@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from .kinds import Feature
 MODEL_FILE = "model.joblib"
 META_FILE = "model_meta.json"
 ONNX_FILE = "model.onnx"
+# Where training writes and checks a model before it is published (see stage_artifacts).
+STAGING_DIR = ".staging"
 # What differs on every run: kept out of model_meta.json (see the module docstring).
 # The commit too: committing the code after training must not change the model's DVC hash.
 VOLATILE = ("run_id", "model_version", "trained_at", "git_commit", "git_dirty")
@@ -106,37 +109,65 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_artifacts(
+def stage_artifacts(
     model: Any, meta: ModelMeta, model_dir: Path, onnx_model: bytes | None = None
 ) -> ModelMeta:
-    """Write the estimator, its ONNX export (when given) and its metadata into model_dir.
+    """Write the estimator, its ONNX export (when given) and its metadata into model_dir/.staging/,
+    then read them back and check them; returns meta with the files' hashes.
 
-    Returns meta with the files' hashes. A model.onnx left by an earlier training is removed when
-    there is no new export, so the API never serves an export of another model.
+    Nothing in model_dir itself changes: publish_artifacts() moves the files in once the run that
+    trained them is recorded, so a training that dies half-way leaves no model that looks valid.
     """
     import joblib
 
-    model_dir.mkdir(parents=True, exist_ok=True)
-    # Temporary names, then rename: an interrupted save never leaves a file that looks valid.
-    final = [MODEL_FILE, META_FILE] + ([ONNX_FILE] if onnx_model is not None else [])
-    temporary = {name: model_dir / f".{name}.tmp" for name in final}
-    try:
-        joblib.dump(model, temporary[MODEL_FILE])
-        hashes = {MODEL_FILE: file_sha256(temporary[MODEL_FILE])}
-        if onnx_model is not None:
-            temporary[ONNX_FILE].write_bytes(onnx_model)
-            hashes[ONNX_FILE] = sha256(onnx_model)
-        meta = replace(meta, artifacts=hashes)
-        temporary[META_FILE].write_text(meta.to_json(), encoding="utf-8")
-        if onnx_model is None:
-            (model_dir / ONNX_FILE).unlink(missing_ok=True)
-        # The metadata last: until it is replaced, the old one names the old files' hashes.
-        for name in [n for n in final if n != META_FILE] + [META_FILE]:
-            os.replace(temporary[name], model_dir / name)
-    finally:
-        for path in temporary.values():
-            path.unlink(missing_ok=True)
+    staging = model_dir / STAGING_DIR
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    joblib.dump(model, staging / MODEL_FILE)
+    hashes = {MODEL_FILE: file_sha256(staging / MODEL_FILE)}
+    if onnx_model is not None:
+        (staging / ONNX_FILE).write_bytes(onnx_model)
+        hashes[ONNX_FILE] = sha256(onnx_model)
+    meta = replace(meta, artifacts=hashes)
+    (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+    # What serving will do: the metadata parses, every file has its recorded hash, the model loads.
+    load_artifacts(staging)
+    if onnx_model is not None:
+        read_checked(staging, ONNX_FILE, load_meta(staging))
     return meta
+
+
+def publish_artifacts(model_dir: Path) -> None:
+    """Move the staged files into model_dir, the metadata last (until it is replaced, the old one
+    names the old files' hashes). A model.onnx of an earlier training goes when none was staged,
+    so the API never serves an export of another model."""
+    staging = model_dir / STAGING_DIR
+    if not (staging / ONNX_FILE).is_file():
+        (model_dir / ONNX_FILE).unlink(missing_ok=True)
+    for name in (MODEL_FILE, ONNX_FILE, META_FILE):
+        if (staging / name).is_file():
+            os.replace(staging / name, model_dir / name)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def save_artifacts(
+    model: Any, meta: ModelMeta, model_dir: Path, onnx_model: bytes | None = None
+) -> ModelMeta:
+    """stage_artifacts() then publish_artifacts(): the model in model_dir, with its hashes."""
+    meta = stage_artifacts(model, meta, model_dir, onnx_model)
+    publish_artifacts(model_dir)
+    return meta
+
+
+def remove_model(model_dir: Path) -> bool:
+    """Delete the model files (and anything staged) from model_dir; whether there were any."""
+    found = False
+    for name in (MODEL_FILE, ONNX_FILE, META_FILE):
+        path = model_dir / name
+        found = found or path.exists()
+        path.unlink(missing_ok=True)
+    shutil.rmtree(model_dir / STAGING_DIR, ignore_errors=True)
+    return found
 
 
 def write_lineage(meta: ModelMeta, path: Path) -> None:

@@ -1,27 +1,32 @@
-"""MLflow helpers: where the store is, what a training run logs, and sweep parent runs.
+"""MLflow helpers: where the store is, and what a training run logs and registers.
 
-Only training, the Hydra sweep callback and the promote command import this module, and mlflow is
-imported inside the functions: the serving path (artifacts.py, predict.py, the API) never loads it.
+Only training, the Hydra sweep callback (sweep.py) and the promote command import this module, and
+mlflow is imported inside the functions: the serving path (artifacts.py, predict.py, the API) never
+loads it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from .artifacts import META_FILE, ModelMeta
 from .params import Params
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-# Set by SweepParentRun for the jobs of a multirun sweep: their runs become its children.
+# Set by sweep.SweepParentRun for the jobs of a multirun sweep: their runs become its children.
 SWEEP_PARENT_ENV = "PIPELINE_SWEEP_PARENT_RUN_ID"
+# Tags every training run with config_hash(): how a resumed sweep finds its finished points.
+CONFIG_HASH_TAG = "config_hash"
 
 
 def tracking_uri() -> str:
@@ -101,65 +106,63 @@ def model_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-def log_training_run(
-    params: Params,
-    model: Any,
-    example: pd.DataFrame,
-    meta: ModelMeta,
-    tags: Mapping[str, str],
-) -> tuple[str, str | None]:
-    """Log one training run (params, metrics, tags, model, its metadata) and register the model.
+@contextmanager
+def training_run(params: Params, tags: Mapping[str, str]) -> Iterator[Any]:
+    """The MLflow run of one training, started before the fit, so a run exists while it trains.
 
-    Returns (run_id, registered model version). In a sweep the run is a child of the sweep's run.
+    Runs left RUNNING by killed trainings are ended as FAILED first (runs.py). The run's tags name
+    this process. It ends FINISHED when the block completes and FAILED when it raises (an error,
+    Ctrl-C); in a sweep it is a child of the sweep's parent run.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    from .runs import end_stale_runs, process_tags
+
+    use_tracking_store()
+    experiment = mlflow.set_experiment(params.mlflow.experiment)
+    end_stale_runs(MlflowClient(), experiment.experiment_id)
+    parent = os.environ.get(SWEEP_PARENT_ENV)
+    run_tags = {**tags, **process_tags()}
+    with mlflow.start_run(run_name=params.name, parent_run_id=parent, tags=run_tags) as run:
+        yield run
+
+
+def log_training_run(params: Params, model: Any, example: pd.DataFrame, meta: ModelMeta) -> str:
+    """Log params, metrics, the model and its metadata to the active run; the logged model's URI.
+
+    Registers nothing: register() does, once the model's files are written and checked.
     """
     import mlflow
     from mlflow.models import infer_signature
     from skops.io import dumps, get_untrusted_types
 
-    use_tracking_store()
-    mlflow.set_experiment(params.mlflow.experiment)
-    parent = os.environ.get(SWEEP_PARENT_ENV)
-    with mlflow.start_run(run_name=params.name, parent_run_id=parent, tags=dict(tags)) as run:
-        mlflow.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
-        mlflow.log_metrics(dict(meta.metrics))
-        # What the API needs to serve this run's model from MLflow (MODEL_URI): features, kinds.
-        mlflow.log_text(meta.to_json(), META_FILE)
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=infer_signature(example, model.predict(example)),
-            input_example=example,
-            pip_requirements=model_requirements(),
-            registered_model_name=params.mlflow.registered_model,
-            # We built this estimator ourselves, so every type in it is trusted to load back.
-            skops_trusted_types=get_untrusted_types(data=dumps(model)),
-        )
-    version = info.registered_model_version
-    return run.info.run_id, None if version is None else str(version)
+    mlflow.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
+    mlflow.log_metrics(dict(meta.metrics))
+    # What the API needs to serve this run's model from MLflow (MODEL_URI): features, kinds.
+    mlflow.log_text(meta.to_json(), META_FILE)
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=infer_signature(example, model.predict(example)),
+        input_example=example,
+        pip_requirements=model_requirements(),
+        # We built this estimator ourselves, so every type in it is trusted to load back.
+        skops_trusted_types=get_untrusted_types(data=dumps(model)),
+    )
+    return info.model_uri
 
 
-class SweepParentRun(Callback):
-    """Hydra callback: one MLflow parent run per multirun sweep; each job logs a child run."""
+def register(name: str, model_uri: str) -> str:
+    """Register the logged model as a new version of `name`; the version number."""
+    import mlflow
 
-    def __init__(self) -> None:
-        self.run_id: str | None = None
+    return str(mlflow.register_model(model_uri, name).version)
 
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        import mlflow
-        from mlflow import MlflowClient
 
-        use_tracking_store()
-        experiment = mlflow.set_experiment(config.mlflow.experiment)
-        run = MlflowClient().create_run(
-            experiment.experiment_id, run_name=f"sweep-{config.name}", tags={"sweep": "true"}
-        )
-        self.run_id = run.info.run_id
-        # Jobs (in this process or in joblib workers started after this) inherit the environment.
-        os.environ[SWEEP_PARENT_ENV] = self.run_id
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from mlflow import MlflowClient
-
-        if self.run_id is not None:
-            MlflowClient().set_terminated(self.run_id)
-            os.environ.pop(SWEEP_PARENT_ENV, None)
+def config_hash(params: Params) -> str:
+    """A stable digest of the resolved configuration, without `paths` (in a Hydra run they name
+    its output directory): equal configurations give equal digests, in any process."""
+    settings = params.model_dump(mode="json", by_alias=True, exclude={"paths"})
+    canonical = json.dumps(settings, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

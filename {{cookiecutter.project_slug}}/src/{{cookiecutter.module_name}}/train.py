@@ -13,6 +13,7 @@ DVC tracks; every run, in both cases, is logged to MLflow.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,12 +24,11 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from .artifacts import (
-    META_FILE,
-    MODEL_FILE,
-    ONNX_FILE,
     ModelMeta,
     file_sha256,
-    save_artifacts,
+    publish_artifacts,
+    remove_model,
+    stage_artifacts,
     write_lineage,
 )
 from .config import from_config
@@ -44,87 +44,138 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def train(params: Params, *, track: bool = True) -> ModelMeta:
-    """Fit on paths.train, score on paths.test, write paths.model_dir, log to MLflow (if track)."""
-    from .tracking import git_state
+    """Fit on paths.train, score on paths.test, write paths.model_dir, log to MLflow (if track).
+
+    The order is what keeps a killed training harmless. The previous model and its evaluation go
+    first: from then on they describe nothing current. The MLflow run starts before the fit (and
+    ends FAILED on an error). The new model is written to a staging directory and checked, logged
+    to the run, and only then registered; the lineage and the model files are published last.
+    Killed at any point, the training leaves no model and no metrics that look valid, and at most
+    a RUNNING run (and a version) that the next training marks FAILED (and deletes): see runs.py.
+    """
+    from .tracking import CONFIG_HASH_TAG, config_hash, git_state, training_run
 
     paths = params.paths
     schema = load_schema(Path(paths.schema_))
     model = build_model(params.model, params.preprocessing, schema)  # config mistakes first
     train_frame = read_split(Path(paths.train), schema)
     test_frame = read_split(Path(paths.test), schema)
-    x_train, y_train = split_xy(train_frame, schema.features, schema.target)
-    started = time.perf_counter()
-    model.fit(x_train, y_train)
-    # The estimator's own share of the stage (benchmarks/bench_scale.py of the template reads it).
-    seconds = time.perf_counter() - started
-    print(f"train: fitted {params.model.name} on {len(x_train)} rows in {seconds:.2f} s")
-    metrics = score(model, *split_xy(test_frame, schema.features, schema.target), schema.task)
-    features = describe_features(model, x_train, schema)
-    commit, dirty = git_state()
-    classes = [str(c) for c in model.classes_] if schema.task == "classification" else None
-    meta = ModelMeta(
-        model_name=params.mlflow.registered_model or params.mlflow.experiment,
-        features=features,
-        target=schema.target,
-        task=schema.task,
-        classes=classes,
-        git_commit=commit,
-        git_dirty=dirty,
-        data_hash=file_sha256(Path(paths.train)),
-        config_name=params.name,
-        metrics=metrics,
-    )
-    # The fast serving runtime, checked against the model on every row it has seen and more.
-    exported = export_onnx(model, pd.concat([x_train, test_frame[schema.features]]), features)
-    if exported is not None:
-        parity = {
-            "checked_rows": exported.checked_rows,
-            "max_difference": exported.max_difference,
-            "numeric_dtype": exported.numeric_dtype,
-        }
-        meta = replace(meta, onnx_parity=parity)
     model_dir = Path(paths.model_dir)
-    meta = save_artifacts(model, meta, model_dir, exported.model if exported else None)
-    try:
-        if track:
-            meta = track_run(params, model, x_train, meta, exported is not None)
-        meta = replace(meta, trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        write_lineage(meta, Path(paths.lineage))
-    except BaseException:
-        # Registered nowhere, or interrupted: no model may look trained (the stage failed).
-        for name in (MODEL_FILE, ONNX_FILE, META_FILE):
-            (model_dir / name).unlink(missing_ok=True)
-        raise
-    return meta
-
-
-def track_run(
-    params: Params, model: Any, x_train: pd.DataFrame, meta: ModelMeta, onnx: bool
-) -> ModelMeta:
-    """Log the run to MLflow and register the model (after its files are written)."""
-    from .tracking import log_training_run
-
+    retire_previous(params)
+    commit, dirty = git_state()
+    data_hash = file_sha256(Path(paths.train))
     tags = {
-        "git_commit": str(meta.git_commit),
-        "git_dirty": str(meta.git_dirty),
-        "data_hash": str(meta.data_hash),
+        "git_commit": str(commit),
+        "git_dirty": str(dirty),
+        "data_hash": data_hash,
         "config_name": params.name,
         "model": params.model.name,
         "data": params.data.name,
-        "task": meta.task,
-        "onnx_export": "checked" if onnx else "none",
+        "task": schema.task,
+        CONFIG_HASH_TAG: config_hash(params),
     }
-    run_id, version = log_training_run(params, model, x_train.head(5), meta, tags)
+    with training_run(params, tags) if track else nullcontext() as run:
+        x_train, y_train = split_xy(train_frame, schema.features, schema.target)
+        started = time.perf_counter()
+        model.fit(x_train, y_train)
+        # The estimator's share of the stage (the template's benchmarks/bench_scale.py reads it).
+        seconds = time.perf_counter() - started
+        print(f"train: fitted {params.model.name} on {len(x_train)} rows in {seconds:.2f} s")
+        metrics = score(model, *split_xy(test_frame, schema.features, schema.target), schema.task)
+        features = describe_features(model, x_train, schema)
+        classes = [str(c) for c in model.classes_] if schema.task == "classification" else None
+        meta = ModelMeta(
+            model_name=params.mlflow.registered_model or params.mlflow.experiment,
+            features=features,
+            target=schema.target,
+            task=schema.task,
+            classes=classes,
+            git_commit=commit,
+            git_dirty=dirty,
+            data_hash=data_hash,
+            config_name=params.name,
+            metrics=metrics,
+        )
+        # The fast serving runtime, checked against the model on every row it has seen and more.
+        exported = export_onnx(model, pd.concat([x_train, test_frame[schema.features]]), features)
+        if exported is not None:
+            parity = {
+                "checked_rows": exported.checked_rows,
+                "max_difference": exported.max_difference,
+                "numeric_dtype": exported.numeric_dtype,
+            }
+            meta = replace(meta, onnx_parity=parity)
+        try:
+            meta = stage_artifacts(model, meta, model_dir, exported.model if exported else None)
+            if run is not None:
+                meta = record_run(params, model, x_train, meta, exported is not None)
+            now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            meta = replace(meta, trained_at=now)
+            # The lineage first: it names the new model's hash, which no older model file has.
+            write_lineage(meta, Path(paths.lineage))
+            publish_artifacts(model_dir)
+        except BaseException:
+            # Not recorded, or interrupted: no model may look trained (the stage failed).
+            remove_model(model_dir)
+            raise
+    return meta
+
+
+def retire_previous(params: Params) -> None:
+    """Delete the model this training replaces and its evaluation (the evaluate stage's outputs):
+    should this training fail or be killed, neither may pass for current; `dvc repro` reruns train
+    and evaluate, which write them anew. The lineage file stays: it names its model's hash, so it
+    never describes another model (and DVC may check that model out again from its cache)."""
+    paths = params.paths
+    remove_model(Path(paths.model_dir))
+    removed = [Path(p) for p in (paths.metrics, paths.predictions) if Path(p).is_file()]
+    for path in removed:
+        path.unlink()
+    if removed:
+        names = " and ".join(str(path) for path in removed)
+        print(f"train: removed {names}: they described the model being replaced")
+
+
+def record_run(
+    params: Params, model: Any, x_train: pd.DataFrame, meta: ModelMeta, onnx: bool
+) -> ModelMeta:
+    """Log the model to the active MLflow run, then register it (its files are staged, checked)."""
+    import mlflow
+
+    from .tracking import log_training_run, register
+
+    mlflow.set_tag("onnx_export", "checked" if onnx else "none")
+    model_uri = log_training_run(params, model, x_train.head(5), meta)
+    run_id = mlflow.active_run().info.run_id
+    name = params.mlflow.registered_model
+    version = register(name, model_uri) if name else None
     return replace(meta, run_id=run_id, model_version=version)
 
 
 @hydra.main(config_path=str(PROJECT_ROOT / "configs"), config_name="config", version_base=None)
 @exit_on_error
 def main(cfg: DictConfig) -> float:
-    """Prepare data and train in the Hydra output directory; return the primary metric."""
+    """Prepare data and train in the Hydra output directory; return the primary metric.
+
+    In a sweep, a point that already has a finished run under the sweep's parent run (an
+    interrupted sweep run again, see sweep.py) is skipped, and that run's metric returned.
+    """
     from hydra.core.hydra_config import HydraConfig
 
+    from .sweep import current_point, finished_run
+    from .tracking import config_hash
+
     params = from_config(cfg)  # checked before anything runs, paths still relative
+    primary = PRIMARY_METRIC[params.data.task][0]
+    point = current_point()
+    if point is not None:
+        done = finished_run(point, config_hash(params))
+        values = point.describe()
+        if done is not None:
+            where = f" ({values})" if values else ""
+            print(f"sweep: {point} skipped: finished run {done.info.run_id}{where}")
+            return done.data.metrics.get(primary, float("nan"))
+        print(f"sweep: {point}{': ' + values if values else ''}")
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     params = params.model_copy(
         update={
@@ -137,7 +188,7 @@ def main(cfg: DictConfig) -> float:
     meta = train(params)
     where = f"MLflow run {meta.run_id}, model in {params.paths.model_dir}"
     print(f"{params.name}: {meta.metrics} ({where})")
-    return meta.metrics[PRIMARY_METRIC[meta.task][0]]
+    return meta.metrics[primary]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,134 @@
+"""The lifecycle of training runs: the runs of killed processes are ended FAILED by the next
+training, live runs are never touched, and a training that fails leaves nothing that looks valid.
+
+The kill -9 itself is exercised by the template's own tests on a real project (`make repro`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from {{ cookiecutter.module_name }}.data import prepare_data
+from {{ cookiecutter.module_name }}.params import Params
+from {{ cookiecutter.module_name }}.runs import (
+    ENDED_TAG,
+    HOST_TAG,
+    PID_TAG,
+    STALE_AFTER,
+    STARTED_TAG,
+    end_stale_runs,
+    process_tags,
+)
+from {{ cookiecutter.module_name }}.stages import evaluate
+from {{ cookiecutter.module_name }}.train import train
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_runs_of_dead_processes_end_failed_and_live_ones_are_left_alone(
+    mlflow_store: str,
+) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_store)
+    experiment = client.create_experiment("stale-runs")
+    here = process_tags()
+    days_ago = int((time.time() - (STALE_AFTER.total_seconds() + 3600)) * 1000)
+    reused = f"{psutil.Process().create_time() - 600:.2f}"
+    elsewhere = {HOST_TAG: "another-machine", PID_TAG: "4242"}
+    cases = {
+        # (tags, start time): should it be ended?
+        "killed here": ({**here, PID_TAG: str(dead_pid())}, None, True),
+        # The pid runs, but a process started after the run: the pid was reused.
+        "pid reused": ({**here, STARTED_TAG: reused}, None, True),
+        "alive here": (here, None, False),
+        "another machine": (elsewhere, None, False),
+        "another machine, days old": (elsewhere, days_ago, True),
+        "not the pipeline's": ({}, days_ago, False),
+    }
+    runs = {
+        name: client.create_run(experiment, start_time=start, tags=tags).info.run_id
+        for name, (tags, start, _) in cases.items()
+    }
+    finished = client.create_run(experiment, tags={**here, PID_TAG: str(dead_pid())}).info.run_id
+    client.set_terminated(finished, "FINISHED")
+    client.create_registered_model("stale-runs")
+    for name in ("killed here", "alive here"):
+        client.create_model_version("stale-runs", f"runs:/{runs[name]}/model", runs[name])
+
+    ended = end_stale_runs(client, experiment)
+
+    wanted = {name for name, (_, _, stale) in cases.items() if stale}
+    assert set(ended) == {runs[name] for name in wanted}
+    for name, run_id in runs.items():
+        run = client.get_run(run_id)
+        assert run.info.status == ("FAILED" if name in wanted else "RUNNING"), name
+        assert (ENDED_TAG in run.data.tags) == (name in wanted), name
+    assert "process" in client.get_run(runs["killed here"]).data.tags[ENDED_TAG]
+    assert client.get_run(finished).info.status == "FINISHED"
+    # The dead run's version is gone (no output names it); the live run's stays.
+    versions = client.search_model_versions("name = 'stale-runs'")
+    assert [v.run_id for v in versions] == [runs["alive here"]]
+    assert end_stale_runs(client, experiment) == []
+
+
+def test_the_next_training_ends_the_run_of_a_killed_one(
+    tracked_params: Params, mlflow_store: str
+) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_store)
+    experiment = client.create_experiment(tracked_params.mlflow.experiment)
+    killed = client.create_run(experiment, tags={**process_tags(), PID_TAG: str(dead_pid())})
+    prepare_data(tracked_params)
+    meta = train(tracked_params)
+    assert client.get_run(killed.info.run_id).info.status == "FAILED"
+    assert client.get_run(meta.run_id).info.status == "FINISHED"
+
+
+def test_a_failed_training_leaves_no_model_no_metrics_and_a_failed_run(
+    tracked_params: Params,
+    mlflow_store: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import mlflow
+
+    from {{ cookiecutter.module_name }} import tracking
+
+    params = tracked_params
+    paths = params.paths
+    prepare_data(params)
+    train(params, track=False)  # the previous model, evaluated
+    evaluate.run(params)
+
+    def registry_down(name: str, model_uri: str) -> str:
+        raise ConnectionError("the registry is unreachable")
+
+    monkeypatch.setattr(tracking, "register", registry_down)
+    with pytest.raises(ConnectionError):
+        train(params)
+
+    assert os.listdir(paths.model_dir) == []  # the previous model gone, nothing staged or published
+    assert not Path(paths.metrics).exists() and not Path(paths.predictions).exists()
+    assert "described the model being replaced" in capsys.readouterr().out
+    # The lineage of the previous model names that model's hash, so it attaches to no other.
+    lineage = json.loads(Path(paths.lineage).read_text(encoding="utf-8"))
+    assert lineage["run_id"] is None and lineage["model_sha256"]
+    client = mlflow.MlflowClient(mlflow_store)
+    experiment = client.get_experiment_by_name(params.mlflow.experiment)
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FAILED"
+    assert client.search_model_versions(f"name = '{params.mlflow.registered_model}'") == []
