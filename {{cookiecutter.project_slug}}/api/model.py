@@ -240,13 +240,28 @@ def load_from_mlflow(model_uri: str) -> ServedModel:
 
     try:
         estimator = mlflow.sklearn.load_model(model_uri)
-        run_id, version = resolve_run(mlflow.MlflowClient(), model_uri)
-        meta = download_meta(mlflow, run_id) or meta_from_run(mlflow, model_uri, run_id)
+        client = mlflow.MlflowClient()
+        run_id, version = resolve_run(client, model_uri)
+        run = client.get_run(run_id)
+        meta = download_meta(mlflow, run_id) or meta_from_run(mlflow, model_uri, run)
     except ArtifactError:
         raise
     except Exception as error:  # mlflow raises many types: all mean "cannot serve this URI"
         raise ArtifactError(f"could not load {model_uri} from MLflow: {error}") from error
-    return serve(estimator, replace(meta, run_id=run_id, model_version=version), model_uri)
+    # model_meta.json holds no lineage (it would change the model's hash): the run is the record.
+    meta = replace(meta, run_id=run_id, model_version=version, **lineage_of(run))
+    return serve(estimator, meta, model_uri)
+
+
+def lineage_of(run: Any) -> dict[str, Any]:
+    """The commit, its state and the training time, from the MLflow run's tags and start."""
+    tags = run.data.tags
+    started = datetime.fromtimestamp(run.info.start_time / 1000, tz=timezone.utc)
+    return {
+        "git_commit": tags.get("git_commit") if tags.get("git_commit") != "None" else None,
+        "git_dirty": {"True": True, "False": False}.get(tags.get("git_dirty", "")),
+        "trained_at": started.isoformat(timespec="seconds"),
+    }
 
 
 def resolve_run(client: Any, model_uri: str) -> tuple[str, str | None]:
@@ -280,7 +295,7 @@ SIGNATURE_DTYPES = {"double": "float", "float": "float", "long": "int", "integer
 SIGNATURE_DTYPES |= {"string": "str", "boolean": "bool"}
 
 
-def meta_from_run(mlflow: Any, model_uri: str, run_id: str) -> ModelMeta:
+def meta_from_run(mlflow: Any, model_uri: str, run: Any) -> ModelMeta:
     """Metadata rebuilt from the logged signature and the run's tags, params and metrics."""
     signature = mlflow.models.get_model_info(model_uri).signature
     if signature is None:
@@ -291,18 +306,13 @@ def meta_from_run(mlflow: Any, model_uri: str, run_id: str) -> ModelMeta:
         )
         for column in signature.inputs.inputs
     ]
-    run = mlflow.MlflowClient().get_run(run_id)
     tags, params = run.data.tags, run.data.params
-    started = datetime.fromtimestamp(run.info.start_time / 1000, tz=timezone.utc)
     return ModelMeta(
         model_name=model_uri.removeprefix("models:/").split("@")[0].split("/")[0],
         features=features,
         target=params.get("data.target", "target"),
         task=tags.get("task", "classification"),
-        git_commit=tags.get("git_commit"),
-        git_dirty={"True": True, "False": False}.get(tags.get("git_dirty", "")),
         data_hash=tags.get("data_hash"),
         config_name=tags.get("config_name"),
-        trained_at=started.isoformat(timespec="seconds"),
         metrics=dict(run.data.metrics),
     )

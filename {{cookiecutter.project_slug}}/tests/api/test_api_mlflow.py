@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.module_name }}.artifacts import META_FILE
+from iris_classifier.artifacts import META_FILE
 
 from api.main import create_app
 from api.settings import Settings
@@ -23,7 +23,9 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, iris_model) -> str
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = mlflow.create_experiment("api-test", artifact_location=(tmp_path / "art").as_uri())
-    with mlflow.start_run(experiment_id=experiment):
+    with mlflow.start_run(
+        experiment_id=experiment, tags={"git_commit": "c0ffee", "git_dirty": "False"}
+    ):
         mlflow.sklearn.log_model(
             iris_model.estimator, name="model", registered_model_name="iris-test"
         )
@@ -38,6 +40,9 @@ def test_model_is_served_from_the_registry_by_alias(registry: str, iris_model) -
         metadata = client.get("/metadata").json()
         assert metadata["model_version"] == "1"
         assert metadata["source"] == registry
+        # model_meta.json holds no lineage: the commit and training time come from the run.
+        assert (metadata["git_commit"], metadata["git_dirty"]) == ("c0ffee", False)
+        assert metadata["trained_at"]
         records = iris_model.sample.to_dict(orient="records")
         response = client.post("/predict", json={"records": records})
         assert response.status_code == 200
