@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from iris_classifier.artifacts import META_FILE
+from {{ cookiecutter.module_name }}.artifacts import META_FILE
 
 from api.main import create_app
 from api.settings import Settings
