@@ -149,7 +149,10 @@ def select_columns(
 def drop_missing_targets(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
     """Rows whose target is missing teach nothing: drop them and say how many."""
     keep = frame[target].notna()
-    return frame[keep].reset_index(drop=True), int((~keep).sum())
+    dropped = int((~keep).sum())
+    if not dropped:  # no copy of a large table for nothing
+        return frame, 0
+    return frame[keep].reset_index(drop=True), dropped
 
 
 def infer_kind(column: pd.Series, declared: str | None) -> str:
@@ -213,8 +216,15 @@ def as_numbers(column: pd.Series) -> pd.Series:
 
 
 def as_categories(column: pd.Series) -> pd.Series:
-    """A categorical feature as the model's text (kinds.category_text); missing -> ""."""
-    return column.map(category_text, na_action="ignore").fillna(MISSING_CATEGORY).astype(object)
+    """A categorical feature as the model's text (kinds.category_text); missing -> "".
+
+    Each distinct value is converted once and every cell points at its text: a million rows of a
+    few categories cost a million pointers, not a million strings.
+    """
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    texts = [category_text(value) for value in distinct]
+    texts = np.array([*texts, MISSING_CATEGORY], dtype=object)  # code -1 (missing) is the last
+    return pd.Series(texts[codes], index=column.index, name=column.name, dtype=object)
 
 
 def resolve_task(target: pd.Series, task: str) -> str:
@@ -315,9 +325,11 @@ def read_split(path: Path, schema: TableSchema) -> pd.DataFrame:
     text_columns = [*schema.categorical] + (
         [schema.target] if schema.task == "classification" else []
     )
+    # Text read as categories (one string per distinct value), then handed on as plain objects
+    # pointing at those strings: what the model takes, at 8 bytes a cell.
     frame = pd.read_csv(
         path,
-        dtype={name: str for name in text_columns},
+        dtype={name: "category" for name in text_columns},
         keep_default_na=False,
         na_values={name: [""] for name in schema.numeric},
     )
@@ -327,8 +339,17 @@ def read_split(path: Path, schema: TableSchema) -> pd.DataFrame:
             f"{path} lacks the column(s) {', '.join(missing)}: run `dvc repro data`."
         )
     for name in text_columns:
-        frame[name] = frame[name].astype(object)
+        frame[name] = as_text(frame[name])
     return frame[[*schema.features, schema.target]]
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """A categorical column as objects sharing one string per category."""
+    categories = np.array([str(value) for value in column.cat.categories], dtype=object)
+    values = categories[column.cat.codes.to_numpy()]
+    # dtype=object: pandas 3 would otherwise store text as Arrow strings, which scikit-learn
+    # turns back into one new Python string per cell.
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
 
 
 def load_schema(path: Path) -> TableSchema:
