@@ -122,6 +122,23 @@ def test_write_params_then_load_round_trips(
     assert loaded.data.source == "data/external/iris.csv" and loaded.paths.schema_.endswith(".json")
 
 
+def test_a_wrong_value_in_configs_stops_the_composition_and_params_yaml_keeps_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIG_DIR, configs)
+    data = configs / "data" / "iris.yaml"
+    data.write_text(data.read_text().replace("test_size: 0.2", "test_size: 1.5"))
+    target = tmp_path / "params.yaml"
+    target.write_text("kept: true\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match=r"configs/ \(composed\): data.test_size: .*1.5"):
+        write_params(target, config_dir=configs)
+    assert target.read_text(encoding="utf-8") == "kept: true\n"
+
+
 def test_write_params_leaves_dvc_experiment_params_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -169,6 +169,24 @@ def test_a_written_split_reads_back_with_its_types(
     pd.testing.assert_frame_equal(read_split(tmp_path / "train.csv", schema), frame)
 
 
+def test_categories_are_held_once_each_however_many_rows(
+    tmp_path: Path, mixed_frame: pd.DataFrame
+) -> None:
+    """A million rows of a few categories must not cost a million strings (issue: own data at
+    scale): every cell of a categorical column points at one string per category."""
+    from {{ cookiecutter.module_name }}.files import write_csv
+
+    frame, schema, _ = prepare(pd.concat([mixed_frame] * 50, ignore_index=True), "label")
+    for table in (frame, None):
+        if table is None:  # and as the train stage reads it back
+            write_csv(tmp_path / "train.csv", frame)
+            table = read_split(tmp_path / "train.csv", schema)
+        for name in [*schema.categorical, schema.target]:
+            column = table[name]
+            assert column.dtype == object  # what scikit-learn takes without converting
+            assert len({id(value) for value in column}) == column.nunique()
+
+
 def test_a_large_csv_is_read_in_chunks_saying_how_many_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import scipy.sparse
 import support
 
 from {{ cookiecutter.module_name }}.data import TableSchema, prepare
@@ -15,6 +16,7 @@ from {{ cookiecutter.module_name }}.evaluate import metrics_json, prediction_row
 from {{ cookiecutter.module_name }}.features import describe_features, split_xy
 from {{ cookiecutter.module_name }}.kinds import CATEGORICAL
 from {{ cookiecutter.module_name }}.model import build_model
+from {{ cookiecutter.module_name }}.onnx_export import export_onnx
 from {{ cookiecutter.module_name }}.params import Params
 
 
@@ -92,3 +94,29 @@ def test_a_misspelt_argument_and_an_unknown_class_are_named(
         PipelineError, match=r"preprocessing.numeric.impute \(sklearn\.nope\.Imputer\)"
     ):
         fitted(p, mixed_frame, "label", "classification")
+
+
+@pytest.mark.parametrize(
+    ("estimator", "sparse"),
+    [
+        ("sklearn.ensemble.RandomForestClassifier", True),
+        ("sklearn.linear_model.LogisticRegression", True),
+        # Takes dense input only: it gets a dense matrix and fits.
+        ("sklearn.ensemble.HistGradientBoostingClassifier", False),
+    ],
+)
+def test_one_hot_columns_stay_sparse_unless_the_estimator_needs_them_dense(
+    tmp_path: Path, estimator: str, sparse: bool
+) -> None:
+    frame = pd.concat([support.mixed_frame()] * 4, ignore_index=True)
+    # Sixty categories: one-hot columns that are mostly zeros.
+    frame["shop"] = [f"shop {i % 60}" for i in range(len(frame))]
+    only_target = "+model.estimator={_target_:" + estimator + "}"
+    p = support.params(tmp_path, "~model.estimator", only_target)
+    typed, schema, _ = prepare(frame, "label", kinds={"grade": CATEGORICAL})
+    x, y = split_xy(typed, schema.features, schema.target)
+    model = build_model(p.model, p.preprocessing, schema).fit(x, y)
+    assert scipy.sparse.issparse(model.named_steps["preprocess"].transform(x)) is sparse
+    assert len(model.predict(x.head(3))) == 3
+    if sparse:  # the sparse path converts to the fast runtime, which agrees with the model
+        assert export_onnx(model, x, describe_features(model, x, schema)) is not None

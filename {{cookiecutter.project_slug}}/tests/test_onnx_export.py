@@ -21,7 +21,14 @@ from {{ cookiecutter.module_name }}.artifacts import (
     onnx_session,
     save_artifacts,
 )
-from {{ cookiecutter.module_name }}.onnx_export import TOLERANCE, UNSEEN_CATEGORY, export_onnx, onnx_inputs
+from {{ cookiecutter.module_name }}.onnx_export import (
+    MAX_CHECK_ROWS,
+    TOLERANCE,
+    UNSEEN_CATEGORY,
+    export_onnx,
+    onnx_inputs,
+    parity_sample,
+)
 
 
 def held_out(frame: pd.DataFrame, rows: int = 5000) -> pd.DataFrame:
@@ -167,3 +174,14 @@ def test_the_export_is_the_same_bytes_in_every_process(tmp_path: Path) -> None:
         )
         digests.add(result.stdout.split()[-1])
     assert len(digests) == 1
+
+
+def test_the_parity_sample_of_a_large_table_is_bounded_seeded_and_from_every_part() -> None:
+    train = pd.DataFrame({"x": np.arange(MAX_CHECK_ROWS * 3, dtype=float)})
+    test = pd.DataFrame({"x": -np.arange(1, MAX_CHECK_ROWS + 1, dtype=float)})
+    sample = parity_sample([train, test])
+    assert len(sample) == MAX_CHECK_ROWS
+    assert (sample["x"] < 0).sum() == MAX_CHECK_ROWS // 4  # held-out rows in proportion
+    pd.testing.assert_frame_equal(sample, parity_sample([train, test]))
+    small = parity_sample([train.head(10), test.head(5)])
+    assert small["x"].tolist() == [*train["x"].head(10), *test["x"].head(5)]

@@ -53,7 +53,11 @@ def write_params(path: Path = PARAMS_FILE, config_dir: Path = CONFIG_DIR) -> boo
     """Compose the configs into path; returns False (and leaves path alone) inside `dvc exp run`."""
     if inside_dvc_experiment():
         return False
-    write_text(path, to_params_yaml(compose(config_dir=config_dir)))
+    composed = compose(config_dir=config_dir)
+    # Checked before it is written: a wrong value stops `make repro` here, naming the key, and
+    # never reaches params.yaml or a later stage.
+    from_config(composed, source=f"{config_dir}/ (composed)")
+    write_text(path, to_params_yaml(composed))
     return True
 
 

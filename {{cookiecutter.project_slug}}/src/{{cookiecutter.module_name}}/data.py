@@ -125,10 +125,8 @@ def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def select_columns(
-    frame: pd.DataFrame, features: Sequence[str] | None, target: str
-) -> tuple[pd.DataFrame, list[str]]:
-    """The target and feature columns (all but the target when features is None)."""
+def feature_columns(frame: pd.DataFrame, features: Sequence[str] | None, target: str) -> list[str]:
+    """The feature columns (all but the target when features is None), checked against frame."""
     names = [c for c in frame.columns if c != target] if features is None else list(features)
     if target in names:
         raise PipelineError(f"data.features lists the target column {target!r}: remove it.")
@@ -143,13 +141,16 @@ def select_columns(
         )
     if not names:
         raise PipelineError(f"the dataset has no feature columns besides the target {target!r}.")
-    return frame[[*names, target]], names
+    return names
 
 
 def drop_missing_targets(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
     """Rows whose target is missing teach nothing: drop them and say how many."""
     keep = frame[target].notna()
-    return frame[keep].reset_index(drop=True), int((~keep).sum())
+    dropped = int((~keep).sum())
+    if not dropped:  # no copy of a large table for nothing
+        return frame, 0
+    return frame[keep].reset_index(drop=True), dropped
 
 
 def infer_kind(column: pd.Series, declared: str | None) -> str:
@@ -213,8 +214,15 @@ def as_numbers(column: pd.Series) -> pd.Series:
 
 
 def as_categories(column: pd.Series) -> pd.Series:
-    """A categorical feature as the model's text (kinds.category_text); missing -> ""."""
-    return column.map(category_text, na_action="ignore").fillna(MISSING_CATEGORY).astype(object)
+    """A categorical feature as the model's text (kinds.category_text); missing -> "".
+
+    Each distinct value is converted once and every cell points at its text: a million rows of a
+    few categories cost a million pointers, not a million strings.
+    """
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    texts = [category_text(value) for value in distinct]
+    texts = np.array([*texts, MISSING_CATEGORY], dtype=object)  # code -1 (missing) is the last
+    return pd.Series(texts[codes], index=column.index, name=column.name, dtype=object)
 
 
 def resolve_task(target: pd.Series, task: str) -> str:
@@ -251,13 +259,14 @@ def prepare(
     task: str = "classification",
 ) -> tuple[pd.DataFrame, TableSchema, int]:
     """The model-ready table, what was decided about it, and how many rows lacked a target."""
-    selected, names = select_columns(frame, features, target)
+    # Columns are read from frame by name: no copy of a large table to select them.
+    names = feature_columns(frame, features, target)
     unknown = sorted(set(kinds or {}) - set(names))
     if unknown:
         raise PipelineError(
             f"data.kinds names column(s) that are not features: {', '.join(unknown)}."
         )
-    selected, dropped = drop_missing_targets(selected, target)
+    selected, dropped = drop_missing_targets(frame, target)
     if selected.empty:
         raise PipelineError("the dataset has no rows" + (" with a target." if dropped else "."))
     empty = [name for name in names if selected[name].isna().all()]
@@ -275,7 +284,7 @@ def prepare(
     }
     label = selected[target]
     columns[target] = as_categories(label) if task == "classification" else as_numbers(label)
-    typed = pd.DataFrame(columns, index=selected.index)
+    typed = pd.DataFrame(columns, index=selected.index, copy=False)  # the columns are new already
     return typed, TableSchema(target, task, names, resolved_kinds, dtypes), dropped
 
 
@@ -283,6 +292,18 @@ def split(
     frame: pd.DataFrame, schema: TableSchema, test_size: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded train/test split; stratified by class for classification."""
+    train_rows, test_rows = split_rows(frame, schema, test_size, seed)
+    return take(frame, train_rows), take(frame, test_rows)
+
+
+def take(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    return frame.take(rows).reset_index(drop=True)
+
+
+def split_rows(
+    frame: pd.DataFrame, schema: TableSchema, test_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the training and the test rows (every check of the split, no copy)."""
     from sklearn.model_selection import train_test_split
 
     if not 0 < test_size < 1:
@@ -295,17 +316,17 @@ def split(
                 f"too few rows to split: class {counts.idxmin()!r} has {counts.min()} row"
                 " (need at least 2 per class): drop or merge it."
             )
-        stratify = frame[schema.target]
+        stratify = frame[schema.target].to_numpy()
     if len(frame) < 4:
         raise PipelineError(f"too few rows to split: {len(frame)} (need at least 4).")
     try:
         train, test = train_test_split(
-            frame, test_size=test_size, random_state=seed, stratify=stratify
+            np.arange(len(frame)), test_size=test_size, random_state=seed, stratify=stratify
         )
     except ValueError as error:
         message = f"cannot split the dataset with test_size={test_size}: {error}"
         raise PipelineError(message) from error
-    return train.reset_index(drop=True), test.reset_index(drop=True)
+    return train, test
 
 
 def read_split(path: Path, schema: TableSchema) -> pd.DataFrame:
@@ -315,9 +336,11 @@ def read_split(path: Path, schema: TableSchema) -> pd.DataFrame:
     text_columns = [*schema.categorical] + (
         [schema.target] if schema.task == "classification" else []
     )
+    # Text read as categories (one string per distinct value), then handed on as plain objects
+    # pointing at those strings: what the model takes, at 8 bytes a cell.
     frame = pd.read_csv(
         path,
-        dtype={name: str for name in text_columns},
+        dtype={name: "category" for name in text_columns},
         keep_default_na=False,
         na_values={name: [""] for name in schema.numeric},
     )
@@ -327,8 +350,17 @@ def read_split(path: Path, schema: TableSchema) -> pd.DataFrame:
             f"{path} lacks the column(s) {', '.join(missing)}: run `dvc repro data`."
         )
     for name in text_columns:
-        frame[name] = frame[name].astype(object)
+        frame[name] = as_text(frame[name])
     return frame[[*schema.features, schema.target]]
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """A categorical column as objects sharing one string per category."""
+    categories = np.array([str(value) for value in column.cat.categories], dtype=object)
+    values = categories[column.cat.codes.to_numpy()]
+    # dtype=object: pandas 3 would otherwise store text as Arrow strings, which scikit-learn
+    # turns back into one new Python string per cell.
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
 
 
 def load_schema(path: Path) -> TableSchema:
@@ -351,15 +383,19 @@ def prepare_data(params: Params) -> None:
     data, paths = params.data, params.paths
     raw = load_source(data.source)
     frame, schema, dropped = prepare(raw, data.target, data.features, data.kinds, data.task)
-    train, test = split(frame, schema, data.test_size, params.seed)
+    train_rows, test_rows = split_rows(frame, schema, data.test_size, params.seed)
+    # Every check has passed. Each table is written, then let go, before the next one is made:
+    # a large source is never in memory in four copies at once.
+    read = len(raw)
     files.write_csv(Path(paths.raw), raw)
-    files.write_csv(Path(paths.train), train)
-    files.write_csv(Path(paths.test), test)
+    del raw
+    files.write_csv(Path(paths.train), take(frame, train_rows))
+    files.write_csv(Path(paths.test), take(frame, test_rows))
     files.write_text(Path(paths.schema_), json.dumps(asdict(schema), indent=2) + "\n")
     if dropped:
         print(f"data: dropped {dropped} row(s) without a value of the target {data.target!r}")
     kinds = f"{len(schema.numeric)} numeric and {len(schema.categorical)} categorical features"
     print(
-        f"data: {len(raw)} rows read from {data.source}; {kinds}; {schema.task};"
-        f" {len(train)} training rows, {len(test)} test rows"
+        f"data: {read} rows read from {data.source}; {kinds}; {schema.task};"
+        f" {len(train_rows)} training rows, {len(test_rows)} test rows"
     )

@@ -80,6 +80,16 @@ def onnx_inputs(rows: pd.DataFrame, features: list[Feature], dtype: type) -> dic
     }
 
 
+def parity_sample(frames: list[pd.DataFrame], seed: int = 0) -> pd.DataFrame:
+    """The data rows of frames the parity check may score, as one table: all of them, or a seeded
+    sample of each in proportion (never a copy of a large table only to sample it)."""
+    total = sum(len(frame) for frame in frames)
+    if total > MAX_CHECK_ROWS:
+        fraction = MAX_CHECK_ROWS / total
+        frames = [frame.sample(frac=fraction, random_state=seed) for frame in frames]
+    return pd.concat(frames, ignore_index=True)
+
+
 def check_rows(rows: pd.DataFrame, features: list[Feature], seed: int = 0) -> pd.DataFrame:
     """The rows the parity check scores: data rows, then an unseen category and each gap."""
     if len(rows) > MAX_CHECK_ROWS:

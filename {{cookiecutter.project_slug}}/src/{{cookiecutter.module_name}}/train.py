@@ -37,7 +37,7 @@ from .errors import exit_on_error
 from .evaluate import PRIMARY_METRIC, score
 from .features import describe_features, split_xy
 from .model import build_model
-from .onnx_export import export_onnx
+from .onnx_export import export_onnx, parity_sample
 from .params import Params
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -96,8 +96,10 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
             config_name=params.name,
             metrics=metrics,
         )
-        # The fast serving runtime, checked against the model on every row it has seen and more.
-        exported = export_onnx(model, pd.concat([x_train, test_frame[schema.features]]), features)
+        # The fast serving runtime, checked against the model on the rows it has seen (a sample of
+        # a large table), unseen categories and missing values.
+        rows = parity_sample([x_train, test_frame[schema.features]])
+        exported = export_onnx(model, rows, features)
         if exported is not None:
             parity = {
                 "checked_rows": exported.checked_rows,

@@ -109,6 +109,20 @@ def test_unknown_feature_dtype_leaves_the_app_not_ready(tmp_path: Path) -> None:
         assert "when (datetime)" in response.json()["detail"]
 
 
+def test_metadata_naming_other_features_than_the_model_leaves_the_app_not_ready(
+    tmp_path: Path,
+) -> None:
+    """Checked at load time: /ready must not say 200 for a model that /predict cannot call."""
+    frame = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    model = LinearRegression().fit(frame, [0.0, 1.0, 2.0, 3.0])
+    meta = ModelMeta("line", [Feature("a", "float"), Feature("c", "float")], target="y")
+    with client_for(model, meta, tmp_path) as client:
+        assert client.get("/ready").status_code == 503
+        assert "trained on features a, b" in client.get("/ready").json()["detail"]
+        response = client.post("/predict", json={"records": [{"a": 1.0, "c": 2.0}]})
+        assert response.status_code == 503
+
+
 def test_a_503_names_no_absolute_path_of_the_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

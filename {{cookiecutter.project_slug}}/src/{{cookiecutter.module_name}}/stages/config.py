@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..config import dvc_yaml_settings, read_params, write_params
+from ..config import dvc_yaml_settings, load_params, read_params, write_params
 from ..errors import PipelineError
 from ..params import is_url
 
@@ -14,6 +14,7 @@ def run(path: Path) -> None:
     """Compose configs/ into path; stop when DVC has resolved dvc.yaml with older values."""
     before = dvc_yaml_settings(read_params(path)) if path.is_file() else None
     if not write_params(path):
+        load_params(path)  # what `dvc exp run -S` set, checked like any composition
         print(f"config: inside `dvc exp run`, which already composed {path}: left as it is")
         return
     print(f"config: composed configs/ into {path}")
