@@ -47,10 +47,17 @@ lock: venv ## Re-pin the template's test requirements (requirements-test.txt)
 	$(LOCK) --custom-compile-command "make lock" requirements-test.in -o requirements-test.txt
 
 .PHONY: lock-project
-lock-project: venv ## Re-pin the generated project's lock files from its requirements*.in
-	cd "$(PROJECT)" && for name in requirements requirements-dev requirements-serve \
-		requirements-remote-s3 requirements-remote-gs requirements-remote-azure; do \
-		../$(LOCK) --custom-compile-command "make pin-dependencies" $$name.in -o $$name.txt; done
+lock-project: venv ## Re-lock the generated project's requirements*.txt from its pyproject.toml, then `make import-names`
+	@# The project's pyproject.toml is a template: bake the default project, run its own
+	@# `make pin-dependencies` on copies of the shipped locks (every bucket remote's too), and bring the
+	@# locks back with the project's name (in their "# via" notes) turned into the template variable.
+	rm -rf build/lock && $(BIN)/cookiecutter --no-input --output-dir build/lock .
+	cp "$(PROJECT)"/requirements*.txt build/lock/*/
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(MAKE) --no-print-directory -C build/lock/* pin-dependencies UV=uv
+	cd build/lock/* && slug="$$(basename "$$PWD")" && for lock in requirements*.txt; do \
+		sed "s/ $$slug (pyproject\.toml/ {{ cookiecutter.project_slug }} (pyproject.toml/" "$$lock" \
+			> "$(CURDIR)/$(PROJECT)/$$lock"; done
+	rm -rf build/lock
 	$(MAKE) import-names
 
 .PHONY: import-names

@@ -22,8 +22,9 @@ OPTION_PATHS: dict[str, list[str]] = {
         "tests/api",
         "Dockerfile",
         ".dockerignore",
-        "requirements-serve.in",
+        "requirements-api.txt",
         "requirements-serve.txt",
+        "requirements-serve-onnx.txt",
         ".github/workflows/publish.yml",
         "docs/serving.md",
     ],
@@ -48,7 +49,7 @@ def prune(project_dir: Path, context: dict) -> None:
     if context["open_source_license"] == "none":
         doomed += OPTION_PATHS["license"]
     kind = remote_kind(context["dvc_remote_url"])
-    doomed += [f"requirements-remote-{other}.{ext}" for other in REMOTE_KINDS if other != kind for ext in ("in", "txt")]
+    doomed += [f"requirements-remote-{other}.txt" for other in REMOTE_KINDS if other != kind]
     for relative in doomed:
         path = project_dir / relative
         if path.is_dir():

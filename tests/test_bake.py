@@ -90,17 +90,16 @@ def expected_files(answers: dict) -> set[str]:
             "tests/api/",
             "Dockerfile",
             ".dockerignore",
-            "requirements-serve.in",
+            "requirements-api.txt",
             "requirements-serve.txt",
+            "requirements-serve-onnx.txt",
             ".github/workflows/publish.yml",
             "docs/serving.md",
         ]
     if answers["open_source_license"] == "none":
         pruned.append("LICENSE")
     remote = answers["dvc_remote_url"].split("://", 1)[0] if "://" in answers["dvc_remote_url"] else None
-    pruned += [
-        f"requirements-remote-{kind}.{ext}" for kind in ("s3", "gs", "azure") if kind != remote for ext in ("in", "txt")
-    ]
+    pruned += [f"requirements-remote-{kind}.txt" for kind in ("s3", "gs", "azure") if kind != remote]
     kept = {n for n in names if not any(n == p or (p.endswith("/") and n.startswith(p)) for p in pruned)}
     return kept | {".cruft.json"}
 
@@ -250,7 +249,7 @@ def test_dvc_remote_is_configured_with_its_client(baked: tuple[Path, dict]) -> N
         assert remote_locks == []
         return
     assert f"url = {url}" in config
-    assert remote_locks == [f"requirements-remote-{kind}.in", f"requirements-remote-{kind}.txt"]
+    assert remote_locks == [f"requirements-remote-{kind}.txt"]
     assert re.search(rf"^dvc-{kind}==", (project / f"requirements-remote-{kind}.txt").read_text(), re.M)
     assert f"dvc-{kind}" in (project / ".env.template").read_text()
 

@@ -1,5 +1,8 @@
 """Build the serving image from the generated Dockerfile, run it, and look inside.
 
+Both kinds: the ONNX image (the trained project as it is: training kept a checked model.onnx) and the
+scikit-learn image (a copy of it whose models/ has no model.onnx, as when the export fails its check).
+
 Without a Docker daemon: `make build-image` drives podman with chroot isolation on the vfs storage
 driver, from a Debian base made here with debootstrap (Docker Hub may be unreachable), swapped in
 with --build-arg BASE_IMAGE and nothing else. The base's root filesystem is cached under
@@ -102,16 +105,47 @@ def expected_tag(project: Path) -> str:
     return f"ghcr.io/your-name/iris-classifier:{described}"
 
 
+class Image(NamedTuple):
+    tag: str
+    runtime: str  # "onnx" or "scikit-learn": what `make build-image` chose from models/
+    project: Path
+
+
+# What only the scikit-learn runtime needs (and the ONNX image must not carry).
+SKLEARN_ONLY = ("sklearn", "scipy", "pandas", "joblib")
+# Top-level entries of a project that the image build never reads.
+NOT_FOR_THE_IMAGE = {".venv", "data", "mlruns", "mlflow.db", "mlartifacts", "outputs", "multirun", ".pytest_cache"}
+
+
+@pytest.fixture(scope="module", params=["onnx", "scikit-learn"])
+def image_project(
+    request: pytest.FixtureRequest, trained_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The trained project (its model has a checked ONNX export), or a copy of it without model.onnx."""
+    if request.param == "onnx":
+        assert (trained_project / "models" / "model.onnx").is_file()
+        return trained_project
+    copy = tmp_path_factory.mktemp("no-onnx") / trained_project.name
+    shutil.copytree(
+        trained_project,
+        copy,
+        symlinks=True,
+        ignore=lambda folder, names: NOT_FOR_THE_IMAGE & set(names) if Path(folder) == trained_project else set(),
+    )
+    (copy / "models" / "model.onnx").unlink()  # what training leaves when the export fails its check
+    return copy
+
+
 @pytest.fixture(scope="module")
-def image(trained_project: Path) -> Iterator[str]:
-    """`make build-image` in the shared trained project; the image is removed afterwards (vfs is big)."""
+def image(image_project: Path) -> Iterator[Image]:
+    """`make build-image` in that project; the image is removed afterwards (vfs is big)."""
     problem = container_tools_problem()
     if problem:
         message = f"CONTAINER IMAGE NOT BUILT OR TESTED: {problem}"
         print(f"\n{'!' * 20} {message} {'!' * 20}", file=sys.stderr)
         pytest.skip(message)
     ensure_base_image()
-    run(
+    built = run(
         [
             "make",
             "build-image",
@@ -119,23 +153,40 @@ def image(trained_project: Path) -> Iterator[str]:
             f"BUILD_FLAGS=--isolation chroot --build-arg BASE_IMAGE={BASE_IMAGE}",
             f"CA_BUNDLE={ca_bundle()}",
         ],
-        cwd=trained_project,
+        cwd=image_project,
         timeout=2400,
     )
-    tag = expected_tag(trained_project)
-    yield tag
+    tag = expected_tag(image_project)
+    runtime = "onnx" if (image_project / "models" / "model.onnx").exists() else "scikit-learn"
+    assert f"Built {tag} (serving runtime: {runtime})" in built.stdout, built.stdout[-3000:]
+    yield Image(tag, runtime, image_project)
     podman("rmi", "--force", tag, check=False)
     podman("image", "prune", "--force", check=False)  # the builder stage: ~600 MB each on vfs
 
 
 @pytest.mark.full
-def test_image_is_tagged_from_git_describe(image: str) -> None:
-    assert podman("image", "exists", image, check=False).returncode == 0, image
+def test_image_is_tagged_from_git_describe(image: Image) -> None:
+    assert podman("image", "exists", image.tag, check=False).returncode == 0, image.tag
+
+
+IMAGE_SIZES: dict[str, int] = {}
 
 
 @pytest.mark.full
-def test_image_runs_as_non_root_with_a_healthcheck(image: str) -> None:
-    config = podman("image", "inspect", "--format", "{{.Config.User}}|{{json .Config.Healthcheck}}", image)
+def test_the_onnx_image_is_the_smaller_one(image: Image) -> None:
+    """Sizes as `podman images` counts them (base included), printed for the record; ONNX is built first."""
+    size = int(podman("image", "inspect", "--format", "{{.Size}}", image.tag).stdout)
+    base = int(podman("image", "inspect", "--format", "{{.Size}}", BASE_IMAGE).stdout)
+    IMAGE_SIZES[image.runtime] = size
+    above = f"{(size - base) / 1e6:.0f} MB above the {base / 1e6:.0f} MB base"
+    print(f"\n{image.runtime} image: {size / 1e6:.0f} MB ({above})")
+    if image.runtime == "scikit-learn" and "onnx" in IMAGE_SIZES:
+        assert IMAGE_SIZES["onnx"] < size - 100_000_000, IMAGE_SIZES
+
+
+@pytest.mark.full
+def test_image_runs_as_non_root_with_a_healthcheck(image: Image) -> None:
+    config = podman("image", "inspect", "--format", "{{.Config.User}}|{{json .Config.Healthcheck}}", image.tag)
     user, healthcheck = config.stdout.strip().split("|", 1)
     assert user == "10001:10001"
     assert '"api.healthcheck"' in healthcheck
@@ -145,17 +196,18 @@ class Container(NamedTuple):
     name: str
     port: int
     server: MakeServer  # `make run-image`, attached: its output is the container's log
+    runtime: str
 
 
 @pytest.fixture(scope="module")
-def container(image: str, trained_project: Path) -> Iterator[Container]:
+def container(image: Image) -> Iterator[Container]:
     """`make run-image` on a free port (no API keys passed)."""
     name = f"template-test-{os.getpid()}"
     flags = (f"CONTAINER={' '.join(PODMAN)}", f"RUN_FLAGS={RUN_FLAGS} --name {name}")
-    server = MakeServer(trained_project, "run-image", *flags, env={"PORT": "{port}"})
+    server = MakeServer(image.project, "run-image", *flags, env={"PORT": "{port}"})
     try:
         server.wait_until_answering("/health", deadline_s=180)
-        yield Container(name, server.port, server)
+        yield Container(name, server.port, server, image.runtime)
     finally:
         podman("rm", "--force", name, check=False)
         server.stop(timeout=60)
@@ -172,6 +224,8 @@ def test_container_answers_health_ready_and_predict(container: Container) -> Non
     status, body = call(port, "POST", "/predict", {"records": [record]})
     assert status == 200, body
     assert body["predictions"] == ["virginica"]
+    status, metadata = call(port, "GET", "/metadata")
+    assert status == 200 and metadata["runtime"] == container.runtime, metadata
     status, body = call(port, "POST", "/predict", {"records": [{"sepal_length": "x"}]})
     assert status == 422
 
@@ -199,11 +253,8 @@ def test_image_holds_no_secrets_data_or_mlflow_store(container: Container) -> No
     name = container.name
     assert sorted(podman("exec", name, "ls", "-A", "/app").stdout.split()) == ["models", "reports"]
     assert podman("exec", name, "ls", "-A", "/app/reports").stdout.split() == ["lineage.json"]
-    assert sorted(podman("exec", name, "ls", "-A", "/app/models").stdout.split()) == [
-        "model.joblib",
-        "model.onnx",
-        "model_meta.json",
-    ]
+    model_file = "model.onnx" if container.runtime == "onnx" else "model.joblib"
+    assert sorted(podman("exec", name, "ls", "-A", "/app/models").stdout.split()) == [model_file, "model_meta.json"]
     leaks = podman(
         "exec",
         "--user",
@@ -245,12 +296,22 @@ def test_image_holds_no_secrets_data_or_mlflow_store(container: Container) -> No
 
 
 @pytest.mark.full
-def test_make_push_image_pushes_the_built_tag(image: str, trained_project: Path, tmp_path: Path) -> None:
+def test_image_holds_only_what_its_runtime_needs(container: Container) -> None:
+    """The ONNX image: no scikit-learn, SciPy, pandas or joblib; the scikit-learn image has them all."""
+    probe = "import importlib.util, sys; print(*[m for m in sys.argv[1:] if importlib.util.find_spec(m)])"
+    found = podman("exec", container.name, "python", "-c", probe, *SKLEARN_ONLY, "onnxruntime").stdout.split()
+    expected = ["onnxruntime"] if container.runtime == "onnx" else [*SKLEARN_ONLY, "onnxruntime"]
+    assert found == expected
+    assert "pip" not in podman("exec", container.name, "ls", "/opt/venv/bin").stdout.split()
+
+
+@pytest.mark.full
+def test_make_push_image_pushes_the_built_tag(image: Image, tmp_path: Path) -> None:
     # No registry here: push to an archive destination through the same target and the same tag.
     archive = tmp_path / "image.tar"
     run(
         ["make", "push-image", f"CONTAINER={' '.join(PODMAN)}", f"PUSH_TO=oci-archive:{archive}"],
-        cwd=trained_project,
+        cwd=image.project,
         timeout=1200,
     )
     assert archive.stat().st_size > 10_000_000

@@ -8,9 +8,11 @@ commands, plain pip).
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +21,11 @@ import yaml
 from conftest import TEMPLATE_DIR, Bake, bake_project, find_python, make_init, python_for, run
 from packaging.requirements import Requirement
 from servers import MakeServer, call
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 TESTS_DIR = Path(__file__).resolve().parent
@@ -55,13 +62,9 @@ TARGET_COVERAGE: dict[str, str] = {
 }
 
 VENV_MESSAGE = "Run 'make init' first."
-LOCK_PAIRS = [
-    ("requirements.in", "requirements.txt"),
-    ("requirements-dev.in", "requirements-dev.txt"),
-    ("requirements-serve.in", "requirements-serve.txt"),
-    *((f"requirements-remote-{kind}.in", f"requirements-remote-{kind}.txt") for kind in ("s3", "gs", "azure")),
-]
-
+REMOTE_KINDS = ("s3", "gs", "azure")
+# Web stack packages only the API declares (fastapi, uvicorn and starlette also come with mlflow).
+API_ONLY = {"httptools", "uvloop", "prometheus-client"}
 
 # ---------------------------------------------------------------------------------------------- helpers
 
@@ -83,18 +86,35 @@ def guarded_targets(makefile: Path) -> list[str]:
     return sorted(set(re.findall(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)\s*:[^=\n#]*\.venv-ready", text, re.M)))
 
 
-def read_requirements_in(path: Path) -> list[Requirement]:
-    """The requirements an .in file declares, following `-r` includes (constraints `-c` are not requirements)."""
-    requirements: list[Requirement] = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#") or line.startswith("-c"):
-            continue
-        if line.startswith("-r"):
-            requirements += read_requirements_in(path.parent / line[2:].strip())
-        else:
-            requirements.append(Requirement(line))
-    return requirements
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_sources(project: Path) -> dict[str, list[Requirement]]:
+    """Each lock file a baked project has, with the requirements of pyproject.toml it must pin.
+
+    What `make pin-dependencies` compiles into each: the runtime set, plus the dev group, the api extra or a
+    remote's extra; the serving image's locks hold a dependency group alone.
+    """
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    runtime = [Requirement(r) for r in pyproject["project"]["dependencies"]]
+    extras = pyproject["project"].get("optional-dependencies", {})
+    groups = pyproject.get("dependency-groups", {})
+
+    def group(name: str) -> list[Requirement]:
+        found: list[Requirement] = []
+        for item in groups[name]:
+            found += group(item["include-group"]) if isinstance(item, dict) else [Requirement(item)]
+        return found
+
+    sources = {"requirements.txt": runtime, "requirements-dev.txt": runtime + group("dev")}
+    if "api" in extras:
+        sources["requirements-api.txt"] = runtime + [Requirement(r) for r in extras["api"]]
+        sources["requirements-serve.txt"] = group("serve")
+        sources["requirements-serve-onnx.txt"] = group("serve-onnx")
+    for kind in REMOTE_KINDS:
+        sources[f"requirements-remote-{kind}.txt"] = runtime + [Requirement(r) for r in extras[kind]]
+    return sources
 
 
 def read_lock(path: Path) -> list[tuple[Requirement, int]]:
@@ -108,34 +128,53 @@ def read_lock(path: Path) -> list[tuple[Requirement, int]]:
     return pins
 
 
-def lock_problems(project: Path) -> list[str]:
-    """Why the locks of a project are stale or malformed; empty when they are fine."""
+def lock_problems(project: Path, locks: Path | None = None) -> list[str]:
+    """Why the locks (in `locks`, default the project) are stale or malformed for the project's pyproject.toml."""
+    locks = locks or project
     problems: list[str] = []
-    for source, lock in LOCK_PAIRS:
-        if not (project / source).exists():
+    for lock, requirements in lock_sources(project).items():
+        if not (locks / lock).exists():
+            if not lock.startswith("requirements-remote-"):  # only the chosen bucket remote has a lock
+                problems.append(f"{lock}: missing")
             continue
-        header = (project / lock).read_text(encoding="utf-8").splitlines()[:2]
+        header = (locks / lock).read_text(encoding="utf-8").splitlines()[:2]
         if header[1:] != ["#    make pin-dependencies"]:
             problems.append(f"{lock}: the header does not name `make pin-dependencies`: {header}")
         pins: dict[str, list[Requirement]] = {}
-        for pin, hashes in read_lock(project / lock):
-            pins.setdefault(pin.name.lower().replace("_", "-"), []).append(pin)
+        for pin, hashes in read_lock(locks / lock):
+            pins.setdefault(normalize(pin.name), []).append(pin)
             version = next(iter(pin.specifier))
             if version.operator != "==" or hashes == 0:
                 problems.append(f"{lock}: {pin} is not pinned with hashes")
-        for requirement in read_requirements_in(project / source):
-            found = pins.get(requirement.name.lower().replace("_", "-"), [])
+        for requirement in requirements:
+            found = pins.get(normalize(requirement.name), [])
             if not found:
-                problems.append(f"{lock}: no pin for {requirement} from {source}")
+                problems.append(f"{lock}: no pin for {requirement} from pyproject.toml")
             for pin in found:
                 version = next(iter(pin.specifier)).version
                 if not requirement.specifier.contains(version, prereleases=True):
-                    problems.append(f"{lock}: {pin} does not satisfy {requirement} from {source}")
+                    problems.append(f"{lock}: {pin} does not satisfy {requirement} from pyproject.toml")
     return problems
+
+
+def lock_notes(path: Path) -> dict[str, set[str]]:
+    """Each locked package (normalized name) with its "# via" notes: what needs it."""
+    notes: dict[str, set[str]] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", path.read_text(encoding="utf-8")):
+        if block[:1].isalnum():
+            name = normalize(Requirement(block.split("\n", 1)[0].rstrip(" \\")).name)
+            found = re.findall(r"#[ \t]+(?:via[ \t]+)?(\S.*)", block)
+            notes.setdefault(name, set()).update(n for n in found if n != "via" and not n.startswith("-c "))
+    return notes
 
 
 def workflow(project: Path, name: str) -> dict:
     return yaml.safe_load((project / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+
+
+def plain(result: subprocess.CompletedProcess[str]) -> str:
+    """A command's whole output without colours (deptry colours its report even into a pipe)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
 
 
 def git(project: Path, *args: str) -> str:
@@ -264,30 +303,69 @@ def test_publish_pushes_on_version_tags_to_the_chosen_registry(bake: Bake, regis
     assert next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))["with"]["push"] is True
 
 
-def test_shipped_locks_are_not_stale() -> None:
-    """Every requirement of each .in has hashed pins in the matching .txt that satisfy its specifier."""
-    assert lock_problems(TEMPLATE_PROJECT) == []
+def test_shipped_locks_are_not_stale(baked: dict[str, Path]) -> None:
+    """Every requirement of pyproject.toml has hashed pins that satisfy it, in each lock that must hold it."""
+    assert lock_problems(baked["api"], TEMPLATE_PROJECT) == []
+    assert lock_problems(baked["api"]) == []
+    assert lock_problems(baked["no-api"]) == []
 
 
-def test_dev_and_serve_locks_follow_the_runtime_lock() -> None:
-    """`-c requirements.txt`: a package shared with the runtime set has the same pins everywhere."""
-    runtime = {str(pin) for pin, _ in read_lock(TEMPLATE_PROJECT / "requirements.txt")}
-    runtime_names = {pin.name for pin, _ in read_lock(TEMPLATE_PROJECT / "requirements.txt")}
-    for lock in ("requirements-dev.txt", "requirements-serve.txt"):
-        shared = {str(pin) for pin, _ in read_lock(TEMPLATE_PROJECT / lock) if pin.name in runtime_names}
-        assert shared <= runtime, f"{lock} pins differ from requirements.txt: {sorted(shared - runtime)}"
+def test_locks_installed_together_pin_shared_packages_alike(baked: dict[str, Path]) -> None:
+    """`-c` chains the locks: a package two locks pin has the same versions in both (installed together)."""
+    pins: dict[str, dict[str, set[str]]] = {}
+    for lock in lock_sources(baked["api"]):
+        for pin, _ in read_lock(TEMPLATE_PROJECT / lock):
+            pins.setdefault(lock, {}).setdefault(normalize(pin.name), set()).add(str(next(iter(pin.specifier))))
+    for first, second in itertools.combinations(pins, 2):
+        differ = sorted(n for n in set(pins[first]) & set(pins[second]) if pins[first][n] != pins[second][n])
+        assert differ == [], f"{first} and {second} pin {differ} differently"
 
 
-def test_lock_checker_catches_a_stale_lock(tmp_path: Path) -> None:
-    """The staleness check can fail: a raised lower bound and a new requirement are both reported."""
-    for source, lock in LOCK_PAIRS:
-        shutil.copy(TEMPLATE_PROJECT / source, tmp_path / source)
-        shutil.copy(TEMPLATE_PROJECT / lock, tmp_path / lock)
-    with (tmp_path / "requirements.in").open("a", encoding="utf-8") as handle:
-        handle.write("scikit-learn>=99\nleft-pad-for-python>=1\n")
-    problems = "\n".join(lock_problems(tmp_path))
-    assert "does not satisfy scikit-learn>=99" in problems
+def test_without_the_api_no_lock_installs_the_web_stack(baked: dict[str, Path]) -> None:
+    """include_api=no: no api extra, no API or serving lock; fastapi and uvicorn only as mlflow's own needs."""
+    project = baked["no-api"]
+    locks = sorted(path.name for path in project.glob("requirements*.txt"))
+    assert locks == ["requirements-dev.txt", "requirements.txt"]
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "api" not in pyproject["project"]["optional-dependencies"]
+    assert not {"serve", "serve-onnx"} & set(pyproject["dependency-groups"])
+    for lock in project.glob("requirements*.txt"):
+        notes = lock_notes(lock)
+        assert API_ONLY.isdisjoint(notes), f"{lock.name}: {sorted(API_ONLY & set(notes))}"
+        for name in ("fastapi", "uvicorn"):
+            assert notes[name] == {"mlflow-skinny"}, f"{lock.name}: {name} is there for {notes[name]!r}"
+    api_notes = lock_notes(baked["api"] / "requirements-api.txt")
+    assert set(api_notes) >= API_ONLY and "iris-classifier (pyproject.toml)" in api_notes["fastapi"]
+
+
+def test_serving_locks_hold_what_the_api_declares(baked: dict[str, Path]) -> None:
+    """The image's locks: the api extra and the ONNX runtime, and scikit-learn only in the scikit-learn one."""
+    pyproject = tomllib.loads((baked["api"] / "pyproject.toml").read_text(encoding="utf-8"))
+    web_stack = {normalize(Requirement(r).name) for r in pyproject["project"]["optional-dependencies"]["api"]}
+    onnx = set(lock_notes(TEMPLATE_PROJECT / "requirements-serve-onnx.txt"))
+    sklearn = set(lock_notes(TEMPLATE_PROJECT / "requirements-serve.txt"))
+    assert web_stack | {"onnxruntime", "numpy", "pydantic"} <= onnx <= sklearn
+    assert {"scikit-learn", "scipy", "pandas", "joblib"} <= sklearn
+    assert onnx.isdisjoint({"scikit-learn", "scipy", "pandas", "joblib", "skops", "mlflow", "dvc", "hydra-core"})
+
+
+def test_lock_checker_catches_a_stale_lock(baked: dict[str, Path], tmp_path: Path) -> None:
+    """The staleness check can fail: a raised lower bound, a new requirement and a pin edited by hand."""
+    shutil.copytree(baked["api"], tmp_path / "project")
+    project = tmp_path / "project"
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(
+        text.replace("dependencies = [\n", 'dependencies = [\n  "scikit-learn>=99",\n  "left-pad-for-python>=1",\n', 1),
+        encoding="utf-8",
+    )
+    dev_lock = project / "requirements-dev.txt"
+    dev_lock.write_text(re.sub(r"^ruff==\S+", "ruff==0.0.1", dev_lock.read_text(encoding="utf-8"), flags=re.M))
+    problems = "\n".join(lock_problems(project))
+    assert "requirements.txt: " in problems and "does not satisfy scikit-learn>=99" in problems
+    assert "requirements-serve.txt" not in problems  # the image's locks do not hold the pipeline
     assert "no pin for left-pad-for-python>=1" in problems
+    assert "requirements-dev.txt: ruff==0.0.1 does not satisfy ruff>=0.8" in problems
 
 
 def test_every_target_has_a_description(baked: dict[str, Path]) -> None:
@@ -441,6 +519,40 @@ def test_lint_and_format_leave_a_fresh_project_unchanged(project: Path) -> None:
     assert git(project, "status", "--porcelain") == "", "`make format` changed the generated project"
 
 
+UNDECLARED_IMPORT = '''"""Uses tabulate, which is only installed because DVC needs it."""
+
+import tabulate
+
+TABLE = tabulate.tabulate
+'''
+
+
+@pytest.mark.full
+def test_lint_fails_on_an_import_pyproject_does_not_declare(project: Path) -> None:
+    """deptry in `make lint` and in the pre-commit hook: an undeclared import, then a declared package never used."""
+    module = project / "src" / "iris_classifier" / "undeclared.py"
+    module.write_text(UNDECLARED_IMPORT, encoding="utf-8")
+    try:
+        lint = run(["make", "lint"], cwd=project, check=False)
+        hook = run([".venv/bin/pre-commit", "run", "deptry", "--files", str(module)], cwd=project, check=False)
+    finally:
+        module.unlink()
+    assert lint.returncode != 0 and hook.returncode != 0
+    for result in (lint, hook):
+        assert "DEP003 'tabulate' imported but it is a transitive dependency" in plain(result), plain(result)
+    pyproject = project / "pyproject.toml"
+    declared = pyproject.read_text(encoding="utf-8")
+    with_tabulate = declared.replace("dependencies = [\n", 'dependencies = [\n  "tabulate",\n', 1)
+    pyproject.write_text(with_tabulate, encoding="utf-8")
+    try:
+        lint = run(["make", "lint"], cwd=project, check=False)
+    finally:
+        pyproject.write_text(declared, encoding="utf-8")
+    assert lint.returncode != 0
+    assert "DEP002 'tabulate' defined as a dependency but not used in the codebase" in plain(lint), plain(lint)
+    assert git(project, "status", "--porcelain") == ""
+
+
 @pytest.mark.full
 def test_make_docs_builds_the_site_strictly(project: Path) -> None:
     run(["make", "docs"], cwd=project)
@@ -489,26 +601,21 @@ def test_make_pin_dependencies_leaves_the_locks_unchanged(project: Path) -> None
 
 @pytest.mark.full
 def test_lock_commands_reproduce_the_shipped_locks(project: Path, tmp_path: Path) -> None:
-    """The Makefile's own lock commands, run on copies of the template's locks, change nothing."""
-    commands = run(["make", "--dry-run", "--no-print-directory", "pin-dependencies"], cwd=project).stdout
-    commands = [line for line in commands.splitlines() if " pip compile " in line]
-    # runtime, dev and serve locks, then a loop over the bucket remote's lock (none in this bake):
-    # run the runtime command on each remote lock the template ships instead.
-    assert len(commands) == 4 and commands[3].startswith("for lock in ;"), commands
-    runtime = commands[0]
-    assert runtime.endswith(" requirements.in -o requirements.txt"), runtime
-    remote_pairs = [pair for pair in LOCK_PAIRS if pair[0].startswith("requirements-remote-")]
-    commands = commands[:3] + [
-        runtime.replace(" requirements.in -o requirements.txt", f" {source} -o {lock}") for source, lock in remote_pairs
-    ]
-    for source, lock in LOCK_PAIRS:
-        shutil.copy(TEMPLATE_PROJECT / source, tmp_path / source)
-        shutil.copy(TEMPLATE_PROJECT / lock, tmp_path / lock)
-    for command in commands:
-        run(command, cwd=tmp_path, timeout=600)
-    for _, lock in LOCK_PAIRS:
-        assert (tmp_path / lock).read_text(encoding="utf-8") == (TEMPLATE_PROJECT / lock).read_text(encoding="utf-8"), (
-            f"{lock} is stale: `make lock-project` at the template root re-locks it"
+    """The project's `make pin-dependencies`, run on every lock the template ships (each bucket remote's too),
+    changes nothing: the locks are what pyproject.toml declares."""
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(project / name, tmp_path / name)
+    shipped = {
+        lock.name: lock.read_text(encoding="utf-8").replace("{{ cookiecutter.project_slug }}", project.name)
+        for lock in TEMPLATE_PROJECT.glob("requirements*.txt")
+    }
+    assert set(shipped) == set(lock_sources(project)), "the template ships a lock for every set pyproject.toml declares"
+    for name, text in shipped.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    run(["make", "pin-dependencies"], cwd=tmp_path, timeout=900)
+    for name, text in shipped.items():
+        assert (tmp_path / name).read_text(encoding="utf-8") == text, (
+            f"{name} is stale: `make lock-project` at the template root re-locks it"
         )
 
 
@@ -527,7 +634,8 @@ def test_plain_pip_installs_from_the_locks(bake: Bake, tmp_path: Path) -> None:
     venv = tmp_path / "pip-venv"
     run([python_for("3.11"), "-m", "venv", str(venv)], cwd=pip_project)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    run([*pip, "--require-hashes", "-r", "requirements-dev.txt"], cwd=pip_project, timeout=1200)
+    locks = ["-r", "requirements-dev.txt", "-r", "requirements-api.txt"]  # what `make init` installs
+    run([*pip, "--require-hashes", *locks], cwd=pip_project, timeout=1200)
     run([*pip, "--no-deps", "--editable", "."], cwd=pip_project, timeout=600)
     result = run(
         [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider"],

@@ -8,6 +8,7 @@ becomes an ArtifactError whose message says what to do.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -39,6 +40,8 @@ from api.settings import Settings
 logger = logging.getLogger("uvicorn.error")  # uvicorn's logger: lines land in the server log
 
 KNOWN_DTYPES = set(JSON_TYPES)  # what api.schemas can build a request field for
+# What loading model.joblib imports; the ONNX-only image has none of them.
+SKLEARN_RUNTIME = ("joblib", "sklearn", "pandas")
 
 Score = Callable[[Any], tuple[list[Any], list[list[float]] | None]]
 
@@ -225,6 +228,14 @@ def load_from_dir(model_dir: Path, lineage: Path | None = None) -> ServedModel:
         return serve_onnx(session, meta, str(model_dir))
     if meta.onnx_parity is None:
         logger.info("No checked ONNX export in %s: serving the scikit-learn model.", model_dir)
+    missing = [name for name in SKLEARN_RUNTIME if importlib.util.find_spec(name) is None]
+    if missing:  # an image built for the ONNX runtime (requirements-serve-onnx.txt)
+        raise ArtifactError(
+            f"{model_dir} has no usable model.onnx, and this environment cannot load model.joblib"
+            f" (no {', '.join(missing)}: it holds the ONNX runtime only). Serve a model whose"
+            " ONNX export passed its check, or rebuild the image: `make build-image` picks the"
+            " scikit-learn runtime when models/ has no model.onnx."
+        )
     try:
         estimator, meta = load_artifacts(model_dir, lineage)
     except ArtifactError:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,10 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from support import IRIS_FEATURES, SavedModel, iris_xy, settings_for
 
-from {{ cookiecutter.module_name }}.artifacts import ONNX_FILE, save_artifacts
+from {{ cookiecutter.module_name }}.artifacts import ONNX_FILE, ArtifactError, save_artifacts
 from {{ cookiecutter.module_name }}.onnx_export import TOLERANCE
 
 from api.main import create_app
+from api.model import load_from_dir
 
 
 def records(rows: np.ndarray) -> list[dict[str, float]]:
@@ -78,3 +82,54 @@ def test_an_unchecked_export_is_not_served(forest_model: SavedModel, tmp_path: P
     (model_dir / ONNX_FILE).write_bytes((forest_model.model_dir / ONNX_FILE).read_bytes())
     with TestClient(create_app(settings_for(model_dir))) as client:
         assert client.get("/metadata").json()["runtime"] == "scikit-learn"
+
+
+# The ONNX-only serving image (requirements-serve-onnx.txt): these modules are not installed there.
+HEAVY_MODULES = ("sklearn", "scipy", "pandas", "joblib", "skops", "mlflow")
+ONNX_ONLY_SERVER = """
+import sys, json
+for name in {heavy!r}:
+    sys.modules[name] = None  # `import name` now raises ImportError, as where it is not installed
+from fastapi.testclient import TestClient
+from api.main import create_app
+from api.settings import Settings
+settings = Settings(_env_file=None, model_dir={model_dir!r})
+with TestClient(create_app(settings)) as client:
+    answers = [client.get("/ready"), client.get("/metadata")]
+    answers.append(client.post("/predict", json={body!r}))
+print(json.dumps([[a.status_code, a.json()] for a in answers]))
+"""
+
+
+def test_the_onnx_runtime_serves_without_scikit_learn_pandas_or_joblib(
+    forest_model: SavedModel,
+) -> None:
+    """What the ONNX image holds is enough: the API, its model and ONNX Runtime, nothing else."""
+    body = {"records": records(forest_model.sample.to_numpy()[:2])}
+    script = ONNX_ONLY_SERVER.format(
+        heavy=HEAVY_MODULES, model_dir=str(forest_model.model_dir), body=body
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    ready, metadata, predict = json.loads(result.stdout.strip().splitlines()[-1])
+    assert ready[0] == 200 and metadata == [200, metadata[1]] and metadata[1]["runtime"] == "onnx"
+    assert predict[0] == 200
+    assert (
+        predict[1]["predictions"]
+        == forest_model.estimator.predict(forest_model.sample[:2]).tolist()
+    )
+
+
+def test_without_scikit_learn_a_model_without_export_says_what_to_do(
+    forest_model: SavedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ONNX image given a models/ without model.onnx: one message, not an import error."""
+    model_dir = copy_of(forest_model, tmp_path)
+    (model_dir / ONNX_FILE).unlink()
+    monkeypatch.setattr("api.model.SKLEARN_RUNTIME", ("sklearn", "no_such_module_here"))
+    with pytest.raises(
+        ArtifactError, match="no no_such_module_here: it holds the ONNX runtime only"
+    ):
+        load_from_dir(model_dir)
