@@ -26,13 +26,14 @@ from {{ cookiecutter.module_name }}.artifacts import ArtifactError
 
 from api.limits import BodyLimits
 from api.metrics import Metrics
-from api.model import NonFiniteOutput, ServedModel, load_model
+from api.model import NonFiniteOutput, ServedModel
 from api.observe import ObserveRequests
 from api.openapi import add_schemas
 from api.routers import health, metadata, metrics, predict
 from api.schemas import MAX_LISTED_ERRORS, ErrorMessage, predict_request_type
 from api.security import require_api_key, warn_if_exposed
 from api.settings import Settings
+from api.sources import load_model
 
 logger = logging.getLogger("uvicorn.error")  # uvicorn's own logger: messages land in its output
 
