@@ -64,7 +64,7 @@ def category_text(value: Any) -> str:
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, numbers.Real) and float(value).is_integer():
-        return str(int(value))
+        return str(math.trunc(value))
     return str(value)
 
 
