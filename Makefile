@@ -34,9 +34,10 @@ test-fast: venv ## Run only the fast tier (bake and inspect, no installs)
 	$(BIN)/pytest -m "not full" -n 2 --durations=0 $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: venv ## Lint the template's own Python (hooks, tests, benchmarks)
+lint: venv ## Lint the template's own Python (hooks, tests, benchmarks); type-check the hooks and test helpers
 	$(BIN)/ruff check hooks tests benchmarks
 	$(BIN)/ruff format --check hooks tests benchmarks
+	$(BIN)/mypy
 
 .PHONY: bake
 bake: venv ## Generate the default project into ./build/ (for a look around)
@@ -66,4 +67,4 @@ import-names: venv ## Refresh hooks/import_names.json (import names of the locke
 
 .PHONY: clean
 clean: ## Remove the venv, caches and baked projects
-	rm -rf $(VENV) .cache build .pytest_cache .ruff_cache
+	rm -rf $(VENV) .cache build .pytest_cache .ruff_cache .mypy_cache

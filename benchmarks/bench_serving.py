@@ -62,9 +62,9 @@ async def app(scope, receive, send):
 STUBBED_API = """
 import dataclasses, sys
 import numpy as np
-import api.model
+import api.sources.directory
 
-real = api.model.serve_onnx
+real = api.sources.directory.serve_onnx
 
 def serve_stubbed(session, meta, source):
     served = real(session, meta, source)
@@ -81,14 +81,14 @@ def serve_stubbed(session, meta, source):
 
     return dataclasses.replace(served, score=score)
 
-api.model.serve_onnx = serve_stubbed
+api.sources.directory.serve_onnx = serve_stubbed
 from api.__main__ import main
 sys.exit(main())
 """
 # The served model's own scoring time, in-process (median of repeats): the floor under any request.
 SCORING = """
 import json, statistics, sys, time
-from api.model import load_model
+from api.sources import load_model
 from api.settings import Settings
 
 model = load_model(Settings())

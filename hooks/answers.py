@@ -17,7 +17,7 @@ import keyword
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -311,7 +311,7 @@ def keep_answers_verbatim(environment: Environment) -> None:
 
     def from_string(
         source: str | nodes.Template,
-        globals: Mapping[str, Any] | None = None,
+        globals: MutableMapping[str, Any] | None = None,
         template_class: type[Template] | None = None,
     ) -> Template:
         # The caller tells the phase: only cookiecutter.prompt renders context values; later callers render files.
@@ -320,7 +320,7 @@ def keep_answers_verbatim(environment: Environment) -> None:
             source = verbatim(source)
         return compile_source(source, globals, template_class)
 
-    environment.from_string = from_string  # type: ignore[method-assign]
+    environment.from_string = from_string  # type: ignore[method-assign]  # replaced on this environment only, on purpose
 
 
 class ValidateAnswers(Extension):

@@ -11,9 +11,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 # Rendered by cookiecutter: JSON escapes every quote, so no answer can end the raw string early.
-CONTEXT: dict = json.loads(r"""{{ cookiecutter | jsonify }}""")
+CONTEXT: dict[str, Any] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 # Paths that exist only for an option; removed when the option is off.
 OPTION_PATHS: dict[str, list[str]] = {
@@ -41,7 +42,7 @@ def remote_kind(url: str) -> str:
     return scheme if scheme in REMOTE_KINDS else "local"
 
 
-def prune(project_dir: Path, context: dict) -> None:
+def prune(project_dir: Path, context: dict[str, Any]) -> None:
     """Remove the files of options the user did not choose."""
     doomed: list[str] = []
     if context["include_api"] != "yes":
@@ -58,7 +59,7 @@ def prune(project_dir: Path, context: dict) -> None:
             path.unlink()
 
 
-def template_source(context: dict) -> tuple[str, str | None]:
+def template_source(context: dict[str, Any]) -> tuple[str, str | None]:
     """Where the template came from, as cruft needs it: a git URL or path, and the commit."""
     template = str(context.get("_template", ""))
     repo_dir = Path(str(context.get("_repo_dir", "")))
@@ -75,7 +76,7 @@ def template_source(context: dict) -> tuple[str, str | None]:
     return template, commit
 
 
-def write_cruft_state(project_dir: Path, context: dict) -> None:
+def write_cruft_state(project_dir: Path, context: dict[str, Any]) -> None:
     """Record template, commit and answers in .cruft.json so `cruft check` / `cruft update` work.
 
     `cruft create` writes the same file itself; this makes a plain `cookiecutter` bake updatable too.
@@ -109,7 +110,7 @@ def git(*args: str, cwd: Path, check: bool = True) -> str | None:
     return result.stdout.strip()
 
 
-def first_commit(project_dir: Path, context: dict) -> None:
+def first_commit(project_dir: Path, context: dict[str, Any]) -> None:
     """Initialise git with a first commit, or explain how to when that is not possible."""
     if shutil.which("git") is None:
         warn("git was not found: run `git init && git add -A && git commit -m 'Initial commit'` yourself.")
@@ -141,7 +142,7 @@ def warn(message: str) -> None:
     print(f"WARNING: {message}", file=sys.stderr)
 
 
-def rendered_by_cruft(context: dict) -> bool:
+def rendered_by_cruft(context: dict[str, Any]) -> bool:
     """cruft renders through cookiecutter's generate_files without _repo_dir, and records its own state.
 
     It also renders throw-away copies of old and new template versions to diff them during `cruft update`:

@@ -10,12 +10,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # Rendered by cookiecutter: JSON escapes every quote, so no answer can end the raw string early.
-CONTEXT: dict = json.loads(r"""{{ cookiecutter | jsonify }}""")
+CONTEXT: dict[str, Any] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 
-def recheck_answers(context: dict) -> list[str]:
+def recheck_answers(context: dict[str, Any]) -> list[str]:
     """The answer checks of hooks/answers.py, when the template directory can be found.
 
     cookiecutter passes it as _repo_dir, relative when the user named a relative path; this hook runs

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 PROJECT_DIR = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
@@ -86,9 +87,14 @@ def top_level_imports(dist: importlib.metadata.Distribution) -> set[str]:
     return names
 
 
-def installed(directories: list[Path]) -> dict[str, dict]:
+class Distribution(TypedDict):
+    name: str  # as the distribution spells it
+    imports: list[str]  # its top-level import names
+
+
+def installed(directories: list[Path]) -> dict[str, Distribution]:
     """Distributions found in these install directories: normalized name -> display name and import names."""
-    found: dict[str, dict] = {}
+    found: dict[str, Distribution] = {}
     for dist in importlib.metadata.distributions(path=[str(d) for d in directories]):
         key = normalize(dist.metadata["Name"])
         found.setdefault(key, {"name": dist.metadata["Name"], "imports": sorted(top_level_imports(dist))})
@@ -108,7 +114,7 @@ def uv_install(requirements: str, target: Path, flags: list[str]) -> None:
         subprocess.run(command, check=True, cwd=target.parent)
 
 
-def collect(project_dir: Path, workdir: Path) -> dict[str, dict]:
+def collect(project_dir: Path, workdir: Path) -> dict[str, Distribution]:
     """Install every locked distribution once (first target that selects it) and read their metadata."""
     wanted = {lock: locked_blocks(lock) for lock in lock_files(project_dir)}
     targets: list[Path] = []
@@ -127,7 +133,7 @@ def collect(project_dir: Path, workdir: Path) -> dict[str, dict]:
     return found
 
 
-def render(found: dict[str, dict]) -> str:
+def render(found: dict[str, Distribution]) -> str:
     """JSON with one line per distribution, so that a refresh reads as a short diff."""
     lines = [f"  {json.dumps(name)}: {json.dumps(found[name])}" for name in sorted(found)]
     header = json.dumps("make import-names (hooks/refresh_import_names.py) from the generated project's locks")

@@ -49,3 +49,4 @@ def test_non_default_project_passes_its_own_tests(tmp_path: Path) -> None:
     )
     result = run(["make", "test"], cwd=project)
     assert " passed" in result.stdout
+    run(["make", "lint"], cwd=project)  # ruff and mypy without the API

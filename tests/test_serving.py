@@ -241,6 +241,8 @@ def json_lines(output: str) -> list[dict]:
 
 def is_make_line(line: str) -> bool:
     return line.startswith("make") or line.endswith("python -m api")
+
+
 def server_process(served: MakeServer) -> int:
     """The pid of the uvicorn process `make serve` started (make leads the process group)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):

@@ -39,6 +39,7 @@ TARGET_COVERAGE: dict[str, str] = {
     "test": "test_project.py::test_default_project_passes_its_own_tests",
     "lint": "test_workflow.py::test_lint_and_format_leave_a_fresh_project_unchanged",
     "format": "test_workflow.py::test_lint_and_format_leave_a_fresh_project_unchanged",
+    "typecheck": "test_workflow.py::test_make_lint_and_the_hook_fail_on_a_type_error",
     "pin-dependencies": "test_workflow.py::test_make_pin_dependencies_leaves_the_locks_unchanged",
     "upgrade-dependencies": "test_workflow.py::test_make_upgrade_dependencies_writes_valid_locks",
     "docs": "test_workflow.py::test_make_docs_builds_the_site_strictly",
@@ -551,6 +552,23 @@ def test_lint_fails_on_an_import_pyproject_does_not_declare(project: Path) -> No
     assert lint.returncode != 0
     assert "DEP002 'tabulate' defined as a dependency but not used in the codebase" in plain(lint), plain(lint)
     assert git(project, "status", "--porcelain") == ""
+
+
+@pytest.mark.full
+def test_make_lint_and_the_hook_fail_on_a_type_error(project: Path) -> None:
+    """mypy (strict) runs in `make lint`, `make typecheck` and the pre-commit hook: an error ruff cannot see."""
+    path = project / "src" / "iris_classifier" / "typo.py"
+    path.write_text('def count() -> int:\n    return "three"\n', encoding="utf-8")
+    error = 'typo.py:2: error: Incompatible return value type (got "str", expected "int")'
+    try:
+        for command in (["make", "lint"], ["make", "typecheck"]):
+            result = run(command, cwd=project, check=False)
+            assert result.returncode != 0 and error in result.stdout, (command, result.stdout, result.stderr)
+        hook = run([".venv/bin/pre-commit", "run", "mypy", "--files", str(path)], cwd=project, check=False)
+        assert hook.returncode == 1 and error in hook.stdout, hook.stdout
+    finally:
+        path.unlink()
+    run(["make", "typecheck"], cwd=project)
 
 
 @pytest.mark.full

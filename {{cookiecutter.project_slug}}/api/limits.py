@@ -127,7 +127,7 @@ def uncancel(task: asyncio.Task[Any] | None) -> int:
     """Undo one cancel() of task; the cancellations still pending (Python 3.10 counts none)."""
     if task is None or not hasattr(task, "uncancel"):
         return 0
-    return task.uncancel()
+    return int(task.uncancel())
 
 
 class SlowBodyLog:

@@ -26,13 +26,14 @@ from {{ cookiecutter.module_name }}.artifacts import ArtifactError
 
 from api.limits import BodyLimits
 from api.metrics import Metrics
-from api.model import NonFiniteOutput, ServedModel, load_model
+from api.model import NonFiniteOutput, ServedModel
 from api.observe import ObserveRequests
 from api.openapi import add_schemas
 from api.routers import health, metadata, metrics, predict
 from api.schemas import MAX_LISTED_ERRORS, ErrorMessage, predict_request_type
 from api.security import require_api_key, warn_if_exposed
 from api.settings import Settings
+from api.sources import load_model
 
 logger = logging.getLogger("uvicorn.error")  # uvicorn's own logger: messages land in its output
 
@@ -128,6 +129,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title={{ cookiecutter.project_name | tojson }},  # noqa: E501, RUF100
         description={{ cookiecutter.description | tojson }},  # noqa: E501, RUF100
         version="0.1.0",
+        # Given here rather than with add_exception_handler, whose type wants handlers of any
+        # Exception; FastAPI keeps its own handlers for the other exceptions.
+        exception_handlers={
+            RequestValidationError: validation_error,
+            NonFiniteOutput: non_finite_output,
+        },
     )
     app_metrics = Metrics() if settings.metrics else None
     if app_metrics is not None and model is not None:
@@ -138,8 +145,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.model = model
     app.state.load_error = load_error
     app.state.metrics = app_metrics
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(NonFiniteOutput, non_finite_output)
     # Pure ASGI middleware only (no @app.middleware): the last added runs first.
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     if settings.cors_origins:
@@ -154,7 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ObserveRequests, metrics=app_metrics, access_log=settings.access_log)
     # What serves the model needs a key when API_KEYS is set; health checks never do.
     protected = [Security(require_api_key)] if settings.api_keys else []
-    refused = (
+    refused: dict[int | str, dict[str, Any]] | None = (
         {401: {"model": ErrorMessage, "description": "Missing or invalid API key."}}
         if settings.api_keys
         else None

@@ -1,47 +1,24 @@
 """The model the API serves: the estimator, its metadata, and how to hand it a batch of records.
 
-Two sources: the pipeline's artifact directory (default, no mlflow import) or an MLflow model URI
-(MODEL_URI). From the directory, the ONNX export is served when training wrote a checked one
-(microseconds per record, no scikit-learn import), else the scikit-learn model. Any failure to load
-becomes an ArtifactError whose message says what to do.
+Two runtimes: the checked ONNX export (`serve_onnx`: microseconds per record, no scikit-learn
+import) or the scikit-learn model (`serve`). Where the model comes from is api/sources/. A model
+that cannot do what its metadata promises becomes an ArtifactError whose message says what to do.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import logging
 import math
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic_core import to_json
 
-from {{ cookiecutter.module_name }}.artifacts import (
-    META_FILE,
-    ArtifactError,
-    ModelMeta,
-    load_artifacts,
-    load_meta,
-    load_onnx,
-    onnx_probabilities,
-)
-from {{ cookiecutter.module_name }}.kinds import JSON_TYPES, NUMERIC, Feature, category_text, numeric_value
-
-from api.settings import Settings
-
-logger = logging.getLogger("uvicorn.error")  # uvicorn's logger: lines land in the server log
-
-KNOWN_DTYPES = set(JSON_TYPES)  # what api.schemas can build a request field for
-# What loading model.joblib imports; the ONNX-only image has none of them.
-SKLEARN_RUNTIME = ("joblib", "sklearn", "pandas")
+from {{ cookiecutter.module_name }}.artifacts import ArtifactError, ModelMeta, onnx_probabilities
+from {{ cookiecutter.module_name }}.kinds import JSON_TYPES, NUMERIC, value_converter
 
 Score = Callable[[Any], tuple[list[Any], list[list[float]] | None]]
 
@@ -69,7 +46,7 @@ class ServedModel:
     @cached_property
     def _converters(self) -> list[Callable[[Any], Any]]:
         """Per feature, value -> model input: the same rules as training (kinds.py)."""
-        return [numeric_value if f.kind == NUMERIC else category_text for f in self.meta.features]
+        return [value_converter(f.kind) for f in self.meta.features]
 
     @cached_property
     def _row_of(self) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
@@ -143,11 +120,11 @@ def check_features(meta: ModelMeta, source: str) -> None:
         raise ArtifactError(
             f"{source}: the model metadata lists no features to build a request from."
         )
-    unknown = [f"{f.name} ({f.dtype})" for f in meta.features if f.dtype not in KNOWN_DTYPES]
+    unknown = [f"{f.name} ({f.dtype})" for f in meta.features if f.dtype not in JSON_TYPES]
     if unknown:
         raise ArtifactError(
             f"{source}: cannot build a request for features {', '.join(unknown)};"
-            f" feature dtypes must be one of {', '.join(sorted(KNOWN_DTYPES))}."
+            f" feature dtypes must be one of {', '.join(sorted(JSON_TYPES))}."
         )
 
 
@@ -202,128 +179,3 @@ def serve_onnx(session: Any, meta: ModelMeta, source: str) -> ServedModel:
         ) if probabilities else None
 
     return ServedModel(meta, source, "onnx", classes, score, wants_frame=False, dtype=dtype)
-
-
-def load_model(settings: Settings) -> ServedModel:
-    """The model the settings name: from MLflow when MODEL_URI is set, else from MODEL_DIR."""
-    if settings.model_uri:
-        return load_from_mlflow(settings.model_uri)
-    return load_from_dir(settings.model_dir, settings.lineage_file)
-
-
-def load_from_dir(model_dir: Path, lineage: Path | None = None) -> ServedModel:
-    """model.onnx when training exported a checked one (fast), else the scikit-learn model.
-
-    A model file that is not the one the metadata names (its hash differs) is refused outright.
-    """
-    meta = load_meta(model_dir, lineage)
-    try:
-        session = load_onnx(model_dir, meta)
-    except ArtifactError:
-        raise
-    except Exception as error:  # a damaged model.onnx: the scikit-learn model is still right
-        logger.warning("Cannot load %s/model.onnx (%s): serving scikit-learn.", model_dir, error)
-        session = None
-    if session is not None:
-        return serve_onnx(session, meta, str(model_dir))
-    if meta.onnx_parity is None:
-        logger.info("No checked ONNX export in %s: serving the scikit-learn model.", model_dir)
-    missing = [name for name in SKLEARN_RUNTIME if importlib.util.find_spec(name) is None]
-    if missing:  # an image built for the ONNX runtime (requirements-serve-onnx.txt)
-        raise ArtifactError(
-            f"{model_dir} has no usable model.onnx, and this environment cannot load model.joblib"
-            f" (no {', '.join(missing)}: it holds the ONNX runtime only). Serve a model whose"
-            " ONNX export passed its check, or rebuild the image: `make build-image` picks the"
-            " scikit-learn runtime when models/ has no model.onnx."
-        )
-    try:
-        estimator, meta = load_artifacts(model_dir, lineage)
-    except ArtifactError:
-        raise
-    except Exception as error:  # unpickling runs arbitrary code: report any failure the same way
-        raise ArtifactError(f"could not load the model in {model_dir}: {error}") from error
-    return serve(estimator, meta, str(model_dir))
-
-
-def load_from_mlflow(model_uri: str) -> ServedModel:
-    """Load a logged scikit-learn model and its metadata from MLflow (tracking URI from the env)."""
-    import mlflow  # ~2 s and ~1800 modules: imported only when MLflow serving is configured
-
-    try:
-        estimator = mlflow.sklearn.load_model(model_uri)
-        client = mlflow.MlflowClient()
-        run_id, version = resolve_run(client, model_uri)
-        run = client.get_run(run_id)
-        meta = download_meta(mlflow, run_id) or meta_from_run(mlflow, model_uri, run)
-    except ArtifactError:
-        raise
-    except Exception as error:  # mlflow raises many types: all mean "cannot serve this URI"
-        raise ArtifactError(f"could not load {model_uri} from MLflow: {error}") from error
-    # model_meta.json holds no lineage (it would change the model's hash): the run is the record.
-    meta = replace(meta, run_id=run_id, model_version=version, **lineage_of(run))
-    return serve(estimator, meta, model_uri)
-
-
-def lineage_of(run: Any) -> dict[str, Any]:
-    """The commit, its state and the training time, from the MLflow run's tags and start."""
-    tags = run.data.tags
-    started = datetime.fromtimestamp(run.info.start_time / 1000, tz=timezone.utc)
-    return {
-        "git_commit": tags.get("git_commit") if tags.get("git_commit") != "None" else None,
-        "git_dirty": {"True": True, "False": False}.get(tags.get("git_dirty", "")),
-        "trained_at": started.isoformat(timespec="seconds"),
-    }
-
-
-def resolve_run(client: Any, model_uri: str) -> tuple[str, str | None]:
-    """The run that logged the model, and the registered version when the URI names one."""
-    if model_uri.startswith("runs:/"):
-        return model_uri.split("/")[1], None
-    name_part = model_uri.removeprefix("models:/")
-    if "@" in name_part:
-        name, alias = name_part.split("@", 1)
-        version = client.get_model_version_by_alias(name, alias)
-    else:
-        name, number = name_part.split("/", 1)
-        version = client.get_model_version(name, number)
-    return version.run_id, str(version.version)
-
-
-def download_meta(mlflow: Any, run_id: str) -> ModelMeta | None:
-    """The run's model_meta.json artifact, when training logged one."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=META_FILE, dst_path=tmp
-            )
-        except Exception:  # absent: fall back to the signature
-            return None
-        return ModelMeta.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-# MLflow signature column types -> the feature dtypes api.schemas knows.
-SIGNATURE_DTYPES = {"double": "float", "float": "float", "long": "int", "integer": "int"}
-SIGNATURE_DTYPES |= {"string": "str", "boolean": "bool"}
-
-
-def meta_from_run(mlflow: Any, model_uri: str, run: Any) -> ModelMeta:
-    """Metadata rebuilt from the logged signature and the run's tags, params and metrics."""
-    signature = mlflow.models.get_model_info(model_uri).signature
-    if signature is None:
-        raise ArtifactError(f"{model_uri} was logged without a signature: cannot build a request.")
-    features = [
-        Feature.from_dict(
-            {"name": column.name, "dtype": SIGNATURE_DTYPES.get(column.type.name, column.type.name)}
-        )
-        for column in signature.inputs.inputs
-    ]
-    tags, params = run.data.tags, run.data.params
-    return ModelMeta(
-        model_name=model_uri.removeprefix("models:/").split("@")[0].split("/")[0],
-        features=features,
-        target=params.get("data.target", "target"),
-        task=tags.get("task", "classification"),
-        data_hash=tags.get("data_hash"),
-        config_name=tags.get("config_name"),
-        metrics=dict(run.data.metrics),
-    )

@@ -90,7 +90,8 @@ class RouteTemplates:
     def of(self, scope: Scope) -> str:
         route: Any = scope.get("route")  # set by FastAPI when one of its routes answered
         if route is not None:
-            return route.path
+            path: str = route.path
+            return path
         # Answered by a middleware before routing (413, a CORS preflight), by a plain Starlette
         # route (/docs), or by no route at all (404: one label for every unknown path).
         if self.known is None:

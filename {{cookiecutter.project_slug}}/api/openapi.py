@@ -13,10 +13,13 @@ def add_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:  # generated once, then cached by FastAPI
-            components = generate().setdefault("components", {})
-            merged = {**components.get("schemas", {}), **schemas}
-            components["schemas"] = dict(sorted(merged.items()))
-        return app.openapi_schema  # type: ignore[return-value]
+        if app.openapi_schema is not None:  # generated once, then cached by FastAPI
+            return app.openapi_schema
+        document = generate()  # the cached one from now on: completed here, in place
+        components = document.setdefault("components", {})
+        merged = {**components.get("schemas", {}), **schemas}
+        components["schemas"] = dict(sorted(merged.items()))
+        return document
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    # FastAPI's documented way to change the document: replace the app's openapi method.
+    app.openapi = openapi  # type: ignore[method-assign]  # mypy refuses any assignment to a method

@@ -51,13 +51,15 @@ def record_type(features: list[Feature]) -> Any:
 
 def predict_request_type(features: list[Feature], max_batch_size: int) -> Any:
     """The /predict body: a non-empty list of records, at most max_batch_size long."""
-    records = Annotated[list[record_type(features)], Field(min_length=1, max_length=max_batch_size)]  # type: ignore[misc]
+    record = record_type(features)
+    records = Annotated[list[record], Field(min_length=1, max_length=max_batch_size)]  # type: ignore[valid-type]  # a type built at run time, which mypy cannot see
     return strict_dict("PredictRequest", {"records": records})
 
 
 def strict_dict(name: str, fields: dict[str, Any]) -> Any:
     """A TypedDict named `name` (the schema's title) that refuses keys it does not list."""
-    typed_dict: Any = TypedDict(name, fields)  # type: ignore[operator]
+    make_typed_dict: Any = TypedDict  # called with a name and fields known at run time only
+    typed_dict = make_typed_dict(name, fields)
     typed_dict.__pydantic_config__ = NO_EXTRA_KEYS
     return typed_dict
 

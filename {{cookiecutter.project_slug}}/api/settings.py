@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# The URIs MLflow resolves: models:/<name>@<alias>, models:/<name>/<version>, runs:/<run id>/<path>.
-MODEL_URI_RE = re.compile(r"^(models:/[^/@\s]+(@[\w-]+|/\d+)|runs:/[0-9a-f]+/\S+)$")
+from api.model_uri import EXPECTED, parse_model_uri
+
 # What a browser sends in its Origin header: scheme://host[:port], no path, no trailing slash.
 ORIGIN_RE = re.compile(r"^https?://[^/\s]+$")
 MIN_KEY_LENGTH = 16
@@ -143,8 +143,6 @@ class Settings(BaseSettings):
         # An empty MODEL_URI= line in .env means "not set", not "an empty URI".
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        if not isinstance(value, str) or not MODEL_URI_RE.match(value.strip()):
-            raise ValueError(
-                "expected models:/<name>@<alias>, models:/<name>/<version> or runs:/<run id>/<path>"
-            )
-        return value.strip()
+        if not isinstance(value, str):
+            raise ValueError(EXPECTED)
+        return parse_model_uri(value).text  # ValueError saying what is accepted

@@ -56,7 +56,7 @@ def composed(*overrides: str) -> dict[str, Any]:
     from omegaconf import OmegaConf
 
     cfg = compose(list(overrides), config_dir=CONFIG_DIR)
-    raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]  # a mapping at the top
     if "n_estimators" in raw["model"]["estimator"] and not any(
         "n_estimators" in o for o in overrides
     ):

@@ -63,6 +63,15 @@ def test_the_data_stage_reports_a_mistake_and_writes_nothing(
     assert not (tmp_path / "data").exists()
 
 
+def test_promote_without_a_registered_model_asks_for_a_name(tmp_path: Path) -> None:
+    raw = support.composed()
+    raw["mlflow"]["registered_model"] = None
+    support.write_params(tmp_path / "params.yaml", raw)
+    result = run_module("promote", "3", cwd=tmp_path)
+    assert_one_line_error(result, "no registered model to promote")
+    assert "--name" in result.stderr
+
+
 def test_predict_cli_writes_predictions(mixed_model: Path) -> None:
     rows = mixed_model.parent / "rows.csv"
     support.mixed_frame(30, seed=3).drop(columns=["label", "price"]).to_csv(rows, index=False)

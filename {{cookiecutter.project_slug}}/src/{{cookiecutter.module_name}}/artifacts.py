@@ -279,12 +279,15 @@ def onnx_probabilities(raw: Any) -> list[list[float]]:
     """
     import numpy as np
 
+    rows: list[list[float]]
     if raw.dtype != np.float32:
-        return raw.tolist()
+        rows = raw.tolist()
+        return rows
     if len(raw) <= SMALL_BATCH:
         rows = raw.tolist()
         return [[p / total for p in row] if (total := sum(row)) > 0 else row for row in rows]
     probabilities = raw.astype(np.float64)
     sums = probabilities.sum(axis=1, keepdims=True)
     np.divide(probabilities, sums, out=probabilities, where=sums > 0)
-    return probabilities.tolist()
+    rows = probabilities.tolist()
+    return rows

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -255,7 +255,7 @@ def prepare(
     frame: pd.DataFrame,
     target: str,
     features: Sequence[str] | None = None,
-    kinds: dict[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
     task: str = "classification",
 ) -> tuple[pd.DataFrame, TableSchema, int]:
     """The model-ready table, what was decided about it, and how many rows lacked a target."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,4 +38,4 @@ def exit_on_error(func: F) -> F:
             print(f"ERROR: {message}", file=sys.stderr)
             sys.exit(1)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)  # wraps() keeps func's name and signature: the same callable type

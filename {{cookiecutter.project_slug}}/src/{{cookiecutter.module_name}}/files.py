@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call write(tmp) on a temporary file next to path, then rename it over path."""
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Call write(tmp) on a temporary file next to path, then rename it over path (what write
+    returns is ignored)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -25,6 +26,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,10 +64,15 @@ def category_text(value: Any) -> str:
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, numbers.Real) and float(value).is_integer():
-        return str(int(value))
+        return str(math.trunc(value))
     return str(value)
 
 
 def numeric_value(value: Any) -> float:
     """A numeric value as the model's float: None is missing (NaN, which the pipeline imputes)."""
     return math.nan if value is None else float(value)
+
+
+def value_converter(kind: str) -> Callable[[Any], Any]:
+    """How one value of a feature of this kind becomes the model's input (one record at a time)."""
+    return numeric_value if kind == NUMERIC else category_text

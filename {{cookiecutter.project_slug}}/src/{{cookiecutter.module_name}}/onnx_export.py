@@ -47,7 +47,7 @@ def numeric_dtypes(model: Any) -> list[type]:
     """
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     is_trees = hasattr(final, "tree_") or hasattr(final, "estimators_")
-    return [np.float32, np.float64] if is_trees else [np.float32, np.float64][::-1]
+    return [np.float32, np.float64] if is_trees else [np.float64, np.float32]
 
 
 def convert(model: Any, features: list[Feature], dtype: type) -> bytes:
@@ -69,7 +69,8 @@ def convert(model: Any, features: list[Feature], dtype: type) -> bytes:
     opsets = sorted(onnx_model.opset_import, key=lambda opset: opset.domain)
     del onnx_model.opset_import[:]
     onnx_model.opset_import.extend(opsets)
-    return onnx_model.SerializeToString()
+    serialized: bytes = onnx_model.SerializeToString()
+    return serialized
 
 
 def onnx_inputs(rows: pd.DataFrame, features: list[Feature], dtype: type) -> dict[str, np.ndarray]:

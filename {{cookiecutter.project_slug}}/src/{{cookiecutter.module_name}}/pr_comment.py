@@ -35,9 +35,10 @@ def dvc_diff(kind: str, base: str) -> dict[str, Any]:
         reason = (result.stderr.strip().splitlines() or ["no output"])[-1].removeprefix("ERROR: ")
         raise PipelineError(f"`dvc {kind} diff {base}` failed: {reason}")
     try:
-        return json.loads(result.stdout or "{}")
+        diff: dict[str, Any] = json.loads(result.stdout or "{}")
     except ValueError as error:
         raise PipelineError(f"`dvc {kind} diff --json` printed no JSON: {error}") from error
+    return diff
 
 
 def signed(value: Any) -> str:
@@ -46,7 +47,9 @@ def signed(value: Any) -> str:
     return f"{value:+.6g}" if value else "0"
 
 
-def rows_of(diff: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[tuple[str, Mapping]]:
+def rows_of(
+    diff: Mapping[str, Mapping[str, Mapping[str, Any]]],
+) -> list[tuple[str, Mapping[str, Any]]]:
     """(name, {old, new, diff}) for every entry; names carry the file when there are several."""
     several = len(diff) > 1
     return [

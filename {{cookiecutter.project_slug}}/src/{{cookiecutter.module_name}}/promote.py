@@ -42,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.version.isdigit():
         raise PipelineError(f"VERSION must be a version number such as 3, not {args.version!r}.")
     name = args.name or load_params(PARAMS_FILE).mlflow.registered_model
+    if not name:
+        raise PipelineError(
+            "no registered model to promote: training registers none (mlflow.registered_model is"
+            " unset in configs/config.yaml); pass --name NAME."
+        )
     promote(name, args.version, args.alias)
     print(f"promote: {name} version {args.version} is now @{args.alias}")
 

@@ -246,7 +246,7 @@ def lineage_section(inputs: Inputs) -> str:
     if meta.git_commit and meta.git_dirty:
         commit += " (with uncommitted changes)"
     run = meta.run_id or "not recorded (reports/lineage.json is missing or of another model)"
-    rows = [
+    rows: list[list[Any]] = [
         ["Git commit", commit],
         ["Data hash (sha256 of the training split)", meta.data_hash],
         ["Configuration", params.name],
@@ -406,7 +406,7 @@ def write_report(
             old.unlink()
     for figure in shown:
         path = image_dir / f"{figure.name}.png"
-        files.atomic_write(path, lambda tmp, data=figure.png: tmp.write_bytes(data))
+        files.write_bytes(path, figure.png)
         written.append(path)
     files.write_text(markdown_path, page)
     files.write_text(html_path, to_html(inline))

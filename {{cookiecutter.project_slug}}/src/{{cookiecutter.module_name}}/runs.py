@@ -96,7 +96,7 @@ def owner_alive(tags: Mapping[str, str]) -> bool | None:
     if recorded is None:
         return True
     try:
-        return abs(started - float(recorded)) <= START_TIME_SLACK_S
+        return abs(float(started) - float(recorded)) <= START_TIME_SLACK_S
     except ValueError:
         return None
 

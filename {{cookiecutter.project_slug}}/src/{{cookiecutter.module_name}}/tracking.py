@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
 
 from .artifacts import META_FILE, ModelMeta
 from .params import Params
@@ -83,11 +82,10 @@ def git_state(
     return commit, bool(status.strip())
 
 
-def flatten(cfg: DictConfig | Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """{"model.estimator.n_estimators": "100", ...}: the resolved config as MLflow params."""
-    container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """{"model.estimator.n_estimators": "100", ...}: nested settings as MLflow params."""
     flat: dict[str, str] = {}
-    for key, value in container.items():
+    for key, value in settings.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             flat.update(flatten(value, f"{name}."))
@@ -150,7 +148,7 @@ def log_training_run(params: Params, model: Any, example: pd.DataFrame, meta: Mo
         # We built this estimator ourselves, so every type in it is trusted to load back.
         skops_trusted_types=get_untrusted_types(data=dumps(model)),
     )
-    return info.model_uri
+    return str(info.model_uri)
 
 
 def register(name: str, model_uri: str) -> str:

@@ -148,7 +148,10 @@ def record_run(
 
     mlflow.set_tag("onnx_export", "checked" if onnx else "none")
     model_uri = log_training_run(params, model, x_train.head(5), meta)
-    run_id = mlflow.active_run().info.run_id
+    active = mlflow.active_run()
+    if active is None:  # train() opens the run before it calls this
+        raise RuntimeError("record_run needs an active MLflow run")
+    run_id = active.info.run_id
     name = params.mlflow.registered_model
     version = register(name, model_uri) if name else None
     return replace(meta, run_id=run_id, model_version=version)
@@ -176,7 +179,7 @@ def main(cfg: DictConfig) -> float:
         if done is not None:
             where = f" ({values})" if values else ""
             print(f"sweep: {point} skipped: finished run {done.info.run_id}{where}")
-            return done.data.metrics.get(primary, float("nan"))
+            return float(done.data.metrics.get(primary, float("nan")))
         print(f"sweep: {point}{': ' + values if values else ''}")
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     params = params.model_copy(

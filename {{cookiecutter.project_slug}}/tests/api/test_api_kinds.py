@@ -15,9 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from support import SavedModel, settings_for
 
+from {{ cookiecutter.module_name }}.kinds import JSON_TYPES
 from {{ cookiecutter.module_name }}.predict import model_inputs
 
 from api.main import create_app
+from api.schemas import FIELD_TYPES
 
 
 def as_records(saved: SavedModel) -> list[dict]:
@@ -40,6 +42,12 @@ def mixed(
     ) as client:
         assert client.get("/metadata").json()["runtime"] == request.param
         yield client, mixed_model
+
+
+def test_every_json_type_a_feature_may_have_has_a_request_field() -> None:
+    # kinds.JSON_TYPES is what training records and the model check accepts; a type without a
+    # field would pass that check, then fail to build the request schema.
+    assert set(FIELD_TYPES) == set(JSON_TYPES)
 
 
 def test_predictions_equal_the_models_own_with_gaps(mixed: tuple[TestClient, SavedModel]) -> None:

@@ -82,6 +82,23 @@ def test_without_a_meta_artifact_the_signature_and_tags_describe_the_model(
         assert response.json()["predictions"] == iris_model.estimator.predict(sample).tolist()
 
 
+def test_a_runs_uri_serves_the_run_s_model_with_no_version(registry: str, iris_model) -> None:
+    import mlflow
+
+    run_id = mlflow.MlflowClient().get_model_version("iris-test", "1").run_id
+    settings = Settings(_env_file=None, model_uri=f"runs:/{run_id}/model")
+    with TestClient(create_app(settings)) as client:
+        metadata = client.get("/metadata").json()
+        assert (metadata["run_id"], metadata["model_version"]) == (run_id, None)
+        assert metadata["git_commit"] == "c0ffee"
+        records = iris_model.sample.to_dict(orient="records")
+        response = client.post("/predict", json={"records": records})
+        assert (
+            response.json()["predictions"]
+            == iris_model.estimator.predict(iris_model.sample).tolist()
+        )
+
+
 def test_unknown_alias_leaves_the_app_not_ready(registry: str) -> None:
     settings = Settings(_env_file=None, model_uri="models:/iris-test@nobody")
     with TestClient(create_app(settings)) as client:

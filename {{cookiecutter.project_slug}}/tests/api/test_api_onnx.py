@@ -19,7 +19,7 @@ from {{ cookiecutter.module_name }}.artifacts import ONNX_FILE, ArtifactError, s
 from {{ cookiecutter.module_name }}.onnx_export import TOLERANCE
 
 from api.main import create_app
-from api.model import load_from_dir
+from api.sources.directory import load_from_dir
 
 
 def records(rows: np.ndarray) -> list[dict[str, float]]:
@@ -128,7 +128,7 @@ def test_without_scikit_learn_a_model_without_export_says_what_to_do(
     """The ONNX image given a models/ without model.onnx: one message, not an import error."""
     model_dir = copy_of(forest_model, tmp_path)
     (model_dir / ONNX_FILE).unlink()
-    monkeypatch.setattr("api.model.SKLEARN_RUNTIME", ("sklearn", "no_such_module_here"))
+    monkeypatch.setattr("api.sources.directory.SKLEARN_RUNTIME", ("sklearn", "no_such_module_here"))
     with pytest.raises(
         ArtifactError, match="no no_such_module_here: it holds the ONNX runtime only"
     ):

@@ -93,7 +93,7 @@ def test_an_unexpected_error_is_a_500_with_the_request_id(
     assert (response.status_code, response.text) == (500, "Internal Server Error")
     assert response.headers["x-request-id"] == "bug-1"
     [line] = [r for r in caplog.records if r.name == "api.access"]
-    assert (line.status, line.request_id) == (500, "bug-1")  # type: ignore[attr-defined]
+    assert (line.status, line.request_id) == (500, "bug-1")  # type: ignore[attr-defined]  # log extras
 
 
 def test_the_access_log_has_one_line_per_request_with_its_id(
@@ -108,8 +108,8 @@ def test_the_access_log_has_one_line_per_request_with_its_id(
     assert "request_id=req-42" in message
     fields = {name: getattr(line, name) for name in ("method", "path", "status", "request_id")}
     assert fields == {"method": "POST", "path": "/predict", "status": 200, "request_id": "req-42"}
-    assert line.duration_ms > 0  # type: ignore[attr-defined]
-    assert line.client.startswith("testclient:")  # type: ignore[attr-defined]
+    assert line.duration_ms > 0  # type: ignore[attr-defined]  # a log record extra
+    assert line.client.startswith("testclient:")  # type: ignore[attr-defined]  # a log record extra
     # Never a key, a body or a query string.
     assert KEY not in caplog.text
     assert "sepal" not in caplog.text

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from api.model_uri import ModelURI, parse_model_uri
 from api.settings import Settings
 
 KEY = "k1-" + "a" * 29
@@ -41,6 +42,21 @@ def test_settings_are_read_from_a_dotenv_file(tmp_path: Path) -> None:
 )
 def test_model_uris_mlflow_can_resolve_are_accepted(uri: str) -> None:
     assert Settings(_env_file=None, model_uri=uri).model_uri == uri
+
+
+@pytest.mark.parametrize(
+    ("uri", "parts"),
+    [
+        ("models:/iris@champion", {"name": "iris", "alias": "champion"}),
+        ("models:/iris/3", {"name": "iris", "version": "3"}),
+        (" runs:/0a1b2c/sub/model ", {"run_id": "0a1b2c", "path": "sub/model"}),
+    ],
+    ids=str,
+)
+def test_model_uris_are_read_into_their_parts(uri: str, parts: dict[str, str]) -> None:
+    parsed = parse_model_uri(uri)
+    assert parsed == ModelURI(uri.strip(), **parts)
+    assert parsed.registered == ("name" in parts)
 
 
 @pytest.mark.parametrize("uri", ["iris", "models:/", "s3://bucket/model", "models:/a b@x"], ids=str)
