@@ -220,8 +220,8 @@ def as_categories(column: pd.Series) -> pd.Series:
     few categories cost a million pointers, not a million strings.
     """
     codes, distinct = pd.factorize(column, use_na_sentinel=True)
-    texts = [category_text(value) for value in distinct]
-    texts = np.array([*texts, MISSING_CATEGORY], dtype=object)  # code -1 (missing) is the last
+    # Code -1 (missing) picks the last one.
+    texts = np.array([*map(category_text, distinct), MISSING_CATEGORY], dtype=object)
     return pd.Series(texts[codes], index=column.index, name=column.name, dtype=object)
 
 
