@@ -49,6 +49,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 SERVERS_DIR = Path(__file__).resolve().parent / "servers"  # the programs and configs started here
@@ -84,7 +85,8 @@ def call(port: int, path: str, body: bytes | None = None, timeout: float = 5) ->
         return error.code
 
 
-def output_of(log: tempfile.TemporaryFile) -> str:
+def output_of(log: IO[bytes]) -> str:
+    """The end of a server's output, for the reason in its row."""
     log.seek(0)
     return log.read().decode(errors="replace").strip()[-1500:]
 
