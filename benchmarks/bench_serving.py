@@ -16,7 +16,8 @@ this machine, in this one run, with wrk (Debian's `wrk`) sending a bounded load 
     a server that cannot be installed, started or measured here gets a row that says why;
   * a minimal FastAPI route and a bare ASGI app under the same uvicorn, answering a constant: the
     floors for a FastAPI app and for any Python API.
-The programs and config files these servers run are in benchmarks/servers/. All servers run side
+The programs and config files these servers run are in benchmarks/servers/ (wrk's, benchmarks/wrk_post.lua).
+All servers run side
 by side and are measured in alternating rounds (medians reported), so a change in the machine's
 load hits them alike. Also: the cold start (process start to the first 200 on the server's
 readiness path, each server started alone), one-connection latencies of a single record and of a
@@ -53,6 +54,7 @@ from typing import IO
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 SERVERS_DIR = Path(__file__).resolve().parent / "servers"  # the programs and configs started here
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_post.lua"
 RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 API_KEY = secrets.token_urlsafe(32)  # the generated API's API_KEYS; the other servers ignore it
 AUTHORIZATION = f"Bearer {API_KEY}"
@@ -145,23 +147,23 @@ def stop(process: subprocess.Popen) -> None:
 
 def wrk(port: int, path: str, body: bytes, duration: int, connections: int) -> dict[str, float]:
     """Requests/s and p50/p99 latency (ms) under a bounded load: `connections` for `duration` s."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(
-            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-            f'wrk.headers["Authorization"] = "{AUTHORIZATION}"\n'
-            f"wrk.body = {json.dumps(body.decode())}\n"
-        )
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as body_file:
+        body_file.write(body)
     url = f"http://127.0.0.1:{port}{path}"
+    env = {**os.environ, "WRK_BODY_FILE": body_file.name, "WRK_AUTHORIZATION": AUTHORIZATION}
     try:
         output = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, url],
+            ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(WRK_SCRIPT), url],
+            env=env,
             capture_output=True,
             text=True,
             check=True,
             timeout=duration + 60,
         ).stdout
+    except subprocess.CalledProcessError as error:
+        raise Unavailable(f"wrk failed on {path}: {error.stderr.strip()[-600:]}") from error
     finally:
-        os.unlink(script.name)
+        os.unlink(body_file.name)
     if "Non-2xx" in output:
         raise Unavailable(f"non-2xx answers under load on {path}: {output.strip()[-600:]}")
 
