@@ -17,9 +17,8 @@ this machine, in this one run, with wrk (Debian's `wrk`) sending a bounded load 
   * a minimal FastAPI route and a bare ASGI app under the same uvicorn, answering a constant: the
     floors for a FastAPI app and for any Python API.
 The programs and config files these servers run are in benchmarks/servers/ (wrk's, benchmarks/wrk_post.lua).
-All servers run side
-by side and are measured in alternating rounds (medians reported), so a change in the machine's
-load hits them alike. Also: the cold start (process start to the first 200 on the server's
+All servers run side by side and are measured in alternating rounds (medians reported), so a change
+in the machine's load hits them alike. Also: the cold start (process start to the first 200 on the server's
 readiness path, each server started alone), one-connection latencies of a single record and of a
 batch of 1,000 varied records, the model's own scoring time in-process, and the size of the serving
 image when podman has it. Prints one table with ratios, the goals of the serving-performance issue
