@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Security
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -31,7 +31,7 @@ from api.observe import ObserveRequests
 from api.openapi import add_schemas
 from api.routers import health, metadata, metrics, predict
 from api.schemas import MAX_LISTED_ERRORS, ErrorMessage, predict_request_type
-from api.security import require_api_key, warn_if_exposed
+from api.security import document_api_keys, require_api_key, warn_if_exposed
 from api.settings import Settings
 from api.sources import load_model
 
@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: it sees every answer, those of the middleware above included (413, preflights).
     app.add_middleware(ObserveRequests, metrics=app_metrics, access_log=settings.access_log)
     # What serves the model needs a key when API_KEYS is set; health checks never do.
-    protected = [Security(require_api_key)] if settings.api_keys else []
+    protected = [Depends(require_api_key)] if settings.api_keys else []
     refused: dict[int | str, dict[str, Any]] | None = (
         {401: {"model": ErrorMessage, "description": "Missing or invalid API key."}}
         if settings.api_keys
@@ -169,11 +169,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     predictions = app_metrics.predictions if app_metrics is not None else None
     predict_router, request_schemas = predict.build_router(request_type, predictions)
-    # The busiest route first: FastAPI tries the routers in this order for every request.
-    app.include_router(predict_router, dependencies=protected, responses=refused)
+    # The busiest route first: FastAPI tries the routers in this order for every request. What
+    # serves the model needs a key when API_KEYS is set; health checks never do.
+    served = [predict_router, metadata.router] + ([metrics.router] if app_metrics else [])
+    for router in served:
+        app.include_router(router, dependencies=protected, responses=refused)
     app.include_router(health.router)
-    app.include_router(metadata.router, dependencies=protected, responses=refused)
-    if app_metrics is not None:
-        app.include_router(metrics.router, dependencies=protected, responses=refused)
     add_schemas(app, request_schemas)
+    if settings.api_keys:
+        document_api_keys(app, served)
     return app

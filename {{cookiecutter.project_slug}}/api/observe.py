@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
-import uuid
 from time import perf_counter
 from typing import Any
 from urllib.parse import quote
@@ -40,7 +40,8 @@ class ObserveRequests:
             await self.app(scope, receive, send)
             return
         start = perf_counter()
-        request_id = incoming_id(scope["headers"]) or uuid.uuid4().hex
+        # 128 random bits in hex, as uuid4().hex but a quarter of its cost.
+        request_id = incoming_id(scope["headers"]) or os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         id_header = (HEADER, request_id.encode())
         status = 500  # what uvicorn answers when the app ends without answering

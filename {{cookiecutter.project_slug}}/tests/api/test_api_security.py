@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from fastapi.dependencies.utils import get_dependant
 from fastapi.testclient import TestClient
 from httpx import Response
 from support import SavedModel, settings_for
@@ -101,6 +102,12 @@ def test_openapi_shows_the_security_schemes_on_protected_routes_only(keyed: Test
         assert refused == {"$ref": "#/components/schemas/ErrorMessage"}
     for path in ("/health", "/ready"):
         assert "security" not in schema["paths"][path]["get"]
+
+
+def test_the_key_check_is_a_single_dependency() -> None:
+    # FastAPI solves every dependency for every request: the two schemes as sub-dependencies of
+    # the check cost about 20 us per request, more than the rest of the check.
+    assert get_dependant(path="/predict", call=require_api_key).dependencies == []
 
 
 def test_without_keys_nothing_is_protected_or_documented_as_such(client: TestClient) -> None:
