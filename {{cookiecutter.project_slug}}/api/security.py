@@ -59,7 +59,7 @@ def document_api_keys(app: FastAPI, routers: list[APIRouter]) -> None:
         for router in routers
         for route in router.routes
         if isinstance(route, APIRoute)
-        for method in route.methods
+        for method in route.methods or ()
     }
     generate = app.openapi
 
