@@ -100,6 +100,22 @@ def test_unreadable_model_file_leaves_the_app_not_ready(
         assert reason in response.json()["detail"]
 
 
+@pytest.mark.parametrize("content", ["[]", "null", "{", '{"model_name": "line"}'])
+def test_damaged_metadata_leaves_the_app_not_ready_with_the_reason(
+    tmp_path: Path, content: str
+) -> None:
+    """The server starts and says why (503), never a traceback at start-up."""
+    model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    save_artifacts(model, ModelMeta("line", [Feature("a", "float")], target="y"), tmp_path)
+    (tmp_path / "model_meta.json").write_text(content, encoding="utf-8")
+    with TestClient(create_app(Settings(_env_file=None, model_dir=tmp_path))) as client:
+        assert client.get("/health").status_code == 200
+        response = client.get("/ready")
+        assert response.status_code == 503
+        assert "model_meta.json" in response.json()["detail"]
+        assert client.post("/predict", json={"records": [{"a": 1.0}]}).status_code == 503
+
+
 def test_unknown_feature_dtype_leaves_the_app_not_ready(tmp_path: Path) -> None:
     model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
     meta = ModelMeta("line", [Feature("when", "datetime")], target="y")
