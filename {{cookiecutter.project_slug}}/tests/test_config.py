@@ -139,6 +139,29 @@ def test_a_wrong_value_in_configs_stops_the_composition_and_params_yaml_keeps_it
     assert target.read_text(encoding="utf-8") == "kept: true\n"
 
 
+def test_a_paths_change_dvc_read_too_late_stops_the_config_stage_before_any_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside `dvc repro` (DVC_STAGE set), dvc.yaml was resolved from the params.yaml of before:
+    the config stage stops the run before a stage trains into the old paths; the next run agrees."""
+    import shutil
+
+    from {{ cookiecutter.module_name }}.stages.config import run as config_stage
+
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    shutil.copytree(CONFIG_DIR, tmp_path / "configs")
+    monkeypatch.chdir(tmp_path)
+    params = Path("params.yaml")
+    composed = to_params_yaml(compose(config_dir=CONFIG_DIR))
+    assert "model_dir: models\n" in composed
+    params.write_text(composed.replace("model_dir: models\n", "model_dir: old-models\n"))
+    monkeypatch.setenv("DVC_STAGE", "config")
+    with pytest.raises(PipelineError, match=r"paths or data.source changed.*run the pipeline"):
+        config_stage(params)
+    config_stage(params)  # dvc.yaml now resolves from the composed paths: nothing to stop
+    assert params.read_text(encoding="utf-8") == composed
+
+
 def test_write_params_leaves_dvc_experiment_params_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
