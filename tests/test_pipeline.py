@@ -182,6 +182,21 @@ def test_a_data_edit_reruns_everything(project: Path) -> None:
     sh("git checkout -- configs params.yaml dvc.lock reports && make repro", project)
 
 
+def test_a_paths_change_reproduces_in_one_run(project: Path) -> None:
+    """Moving the model (paths.model_dir) takes one `make repro`: trained, registered once, up to date."""
+    count = "result = len(client.search_model_versions(\"name='iris-classifier'\"))"
+    before = mlflow_query(project, count)
+    config = project / "configs/config.yaml"
+    config.write_text(config.read_text().replace("model_dir: models", "model_dir: artifacts/model"))
+    try:
+        sh("make repro", project)
+        assert (project / "artifacts/model/model.joblib").is_file()
+        assert "up to date" in sh("dvc status", project).stdout
+        assert mlflow_query(project, count) == before + 1
+    finally:
+        sh("git checkout -- configs params.yaml dvc.lock reports && rm -rf artifacts && make repro", project)
+
+
 def test_dvc_exp_run_with_hydra_overrides(project: Path) -> None:
     swapped = sh("dvc exp run -n swapped -S model=logistic_regression", project).stdout
     assert stages_run(swapped) == ["config", "train", "evaluate"]
