@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import bake_project, make_init
+from helpers import bake_project, make_init
 from test_pipeline import ENV, SLUG, mlflow_query, sh
 
 pytestmark = pytest.mark.full

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_DIR, Bake, bake_project, find_python, make_init, python_for, run
+from helpers import TEMPLATE_DIR, Bake, MakeServer, bake_project, call, find_python, make_init, python_for, run
 from packaging.requirements import Requirement
-from servers import MakeServer, call
 
 TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 TESTS_DIR = Path(__file__).resolve().parent
@@ -47,7 +46,7 @@ TARGET_COVERAGE: dict[str, str] = {
     "promote": "test_pipeline.py::test_make_promote_sets_the_champion_alias",
     "push-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
     "pull-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
-    "serve": "servers.py::start_server",
+    "serve": "helpers.py::start_server",
     "tracking-server": "test_team.py::tracking_server",
     "build-image": "test_image.py::image",
     "run-image": "test_image.py::container",
