@@ -26,6 +26,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Generated projects must not inherit the template venv or a user's tracking server.
     os.environ.pop("VIRTUAL_ENV", None)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
+    # They cache their compiled modules as a user's do: with PYTHONDONTWRITEBYTECODE (set on some CI
+    # machines) every `make init` would compile whole venvs, or every process its imports again.
+    # test_workflow checks that make init compiles when the variable is set.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import MakeServer, bake_project, call, free_port, make_init, run
-from test_serving import start_server
+from helpers import MakeServer, bake_project, call, free_port, make_init, run, start_server
 
 pytestmark = pytest.mark.full
 

@@ -327,6 +327,19 @@ def test_every_target_is_run_by_a_test(baked: dict[str, Path]) -> None:
         assert re.search(rf"[\"' ]{re.escape(target)}[\"' \]]", body), f"{test_id} never names `{target}`"
 
 
+def test_make_init_compiles_bytecode_only_when_python_will_not(baked: dict[str, Path]) -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every process would recompile the packages it imports: make init
+    compiles them once. Otherwise Python caches them as it goes, and init does not spend the time."""
+
+    def sync_command(setting: str) -> str:
+        dry_run = run(["make", "--dry-run", "init", "UV=uv", f"PYTHONDONTWRITEBYTECODE={setting}"], cwd=baked["api"])
+        (sync,) = [line for line in dry_run.stdout.splitlines() if " pip sync " in line]
+        return sync
+
+    assert "--compile-bytecode" in sync_command("1")
+    assert "--compile-bytecode" not in sync_command("")
+
+
 def test_targets_before_init_say_to_run_make_init(baked: dict[str, Path]) -> None:
     """Without .venv every guarded target stops at the guard: one clear message, make's exit 2, no traceback."""
     project = baked["api"]
@@ -482,30 +495,35 @@ def test_make_clean_removes_build_leftovers_only(project: Path) -> None:
 
 @pytest.mark.full
 def test_make_pin_dependencies_leaves_the_locks_unchanged(project: Path) -> None:
+    """The runtime, dev and serve locks a default bake holds are the template's: re-locking them changes
+    nothing (so test_lock_commands_reproduce_the_shipped_locks need not run these commands again)."""
     run(["make", "pin-dependencies"], cwd=project, timeout=600)
     assert git(project, "status", "--porcelain", "--", "requirements*.txt") == ""
+    for _, lock in LOCK_PAIRS[:3]:
+        assert (project / lock).read_text(encoding="utf-8") == (TEMPLATE_PROJECT / lock).read_text(encoding="utf-8"), (
+            f"{lock} is stale: `make lock-project` at the template root re-locks it"
+        )
 
 
 @pytest.mark.full
 def test_lock_commands_reproduce_the_shipped_locks(project: Path, tmp_path: Path) -> None:
-    """The Makefile's own lock commands, run on copies of the template's locks, change nothing."""
+    """The Makefile's own lock commands, run on copies of the template's bucket-remote locks, change nothing.
+
+    A default bake has no remote lock: its runtime command is run on each one the template ships. The
+    other three locks are re-locked by `make pin-dependencies` in test_make_pin_dependencies_leaves_the_locks_unchanged.
+    """
     commands = run(["make", "--dry-run", "--no-print-directory", "pin-dependencies"], cwd=project).stdout
     commands = [line for line in commands.splitlines() if " pip compile " in line]
-    # runtime, dev and serve locks, then a loop over the bucket remote's lock (none in this bake):
-    # run the runtime command on each remote lock the template ships instead.
+    # runtime, dev and serve locks, then a loop over the bucket remote's lock (none in this bake).
     assert len(commands) == 4 and commands[3].startswith("for lock in ;"), commands
+    for command, (source, lock) in zip(commands[:3], LOCK_PAIRS[:3], strict=True):
+        assert f" {source} -o {lock}" in command, command
     runtime = commands[0]
-    assert runtime.endswith(" requirements.in -o requirements.txt"), runtime
-    remote_pairs = [pair for pair in LOCK_PAIRS if pair[0].startswith("requirements-remote-")]
-    commands = commands[:3] + [
-        runtime.replace(" requirements.in -o requirements.txt", f" {source} -o {lock}") for source, lock in remote_pairs
-    ]
-    for source, lock in LOCK_PAIRS:
+    for source, lock in LOCK_PAIRS:  # the remote locks are constrained by requirements.txt
         shutil.copy(TEMPLATE_PROJECT / source, tmp_path / source)
         shutil.copy(TEMPLATE_PROJECT / lock, tmp_path / lock)
-    for command in commands:
-        run(command, cwd=tmp_path, timeout=600)
-    for _, lock in LOCK_PAIRS:
+    for source, lock in LOCK_PAIRS[3:]:
+        run(runtime.replace(" requirements.in -o requirements.txt", f" {source} -o {lock}"), cwd=tmp_path, timeout=600)
         assert (tmp_path / lock).read_text(encoding="utf-8") == (TEMPLATE_PROJECT / lock).read_text(encoding="utf-8"), (
             f"{lock} is stale: `make lock-project` at the template root re-locks it"
         )
@@ -528,8 +546,9 @@ def test_plain_pip_installs_from_the_locks(bake: Bake, tmp_path: Path) -> None:
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run([*pip, "--require-hashes", "-r", "requirements-dev.txt"], cwd=pip_project, timeout=1200)
     run([*pip, "--no-deps", "--editable", "."], cwd=pip_project, timeout=600)
+    parallel = ["-n", "auto", "--dist", "loadfile"]  # as `make test` runs them
     result = run(
-        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider"],
+        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *parallel],
         cwd=pip_project,
         timeout=1200,
     )
