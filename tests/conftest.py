@@ -1,4 +1,4 @@
-"""Shared machinery for the template's tests: bake projects, install them, run their own commands.
+"""Fixtures shared by the template's tests (the helpers they use live in helpers.py).
 
 Two tiers:
   * fast (default): bake and inspect, no installs;
@@ -8,22 +8,14 @@ Two tiers:
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cookiecutter.main import cookiecutter
-
-TEMPLATE_DIR = Path(__file__).resolve().parents[1]
-DEFAULT_PYTHON = "3.12"
-
-Bake = Callable[..., Path]
+from helpers import TEMPLATE_DIR, Bake, bake_project, make_init, run
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,17 +26,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Generated projects must not inherit the template venv or a user's tracking server.
     os.environ.pop("VIRTUAL_ENV", None)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
-
-
-def bake_project(output_dir: Path, **extra_context: Any) -> Path:
-    """Generate a project from the working tree of the template and return its directory."""
-    project = cookiecutter(
-        str(TEMPLATE_DIR),
-        no_input=True,
-        extra_context=extra_context,
-        output_dir=str(output_dir),
-    )
-    return Path(project)
+    # They cache their compiled modules as a user's do: with PYTHONDONTWRITEBYTECODE (set on some CI
+    # machines) every `make init` would compile whole venvs, or every process its imports again.
+    # test_workflow checks that make init compiles when the variable is set.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture
@@ -55,59 +40,6 @@ def bake(tmp_path: Path) -> Bake:
         return bake_project(tmp_path, **extra_context)
 
     return _bake
-
-
-def find_python(version: str) -> str | None:
-    """An interpreter of exactly this minor version: on PATH, or installed by pyenv or uv."""
-    candidates = [shutil.which(f"python{version}") or ""]
-    for root in (Path.home() / ".pyenv" / "versions", Path.home() / ".local" / "share" / "uv" / "python"):
-        candidates += sorted(glob.glob(str(root / f"*{version}*" / "bin" / f"python{version}")))
-    for candidate in filter(None, candidates):
-        probe = subprocess.run(
-            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-        )
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            return candidate
-    return None
-
-
-def python_for(version: str) -> str:
-    """The interpreter to build a project's venv with: the asked version, else the running one."""
-    found = find_python(version)
-    if found is None:
-        print(f"NOTE: no Python {version} here; the project venv uses {sys.executable} instead.")
-        return sys.executable
-    return found
-
-
-def run(
-    args: list[str] | str, cwd: Path, *, check: bool = True, env: dict[str, str] | None = None, timeout: int = 1800
-) -> subprocess.CompletedProcess[str]:
-    """Run a command the way a user would, failing the test with its output when it fails."""
-    result = subprocess.run(
-        args,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        shell=isinstance(args, str),
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-    )
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"`{args if isinstance(args, str) else ' '.join(args)}` exited {result.returncode} in {cwd}\n"
-            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}",
-            pytrace=False,
-        )
-    return result
-
-
-def make_init(project: Path, python_version: str = DEFAULT_PYTHON) -> Path:
-    """`make init` in a baked project, with an interpreter of the project's Python version."""
-    run(["make", "init", f"PYTHON={python_for(python_version)}"], cwd=project)
-    return project
 
 
 @pytest.fixture(scope="session")

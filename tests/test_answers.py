@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_DIR
+from helpers import TEMPLATE_DIR
 
 sys.path.insert(0, str(TEMPLATE_DIR / "hooks"))
 

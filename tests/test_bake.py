@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TEMPLATE_DIR, bake_project
+from helpers import TEMPLATE_DIR, bake_project
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -297,3 +297,15 @@ def test_bake_without_git_warns_and_succeeds(tmp_path: Path, monkeypatch: pytest
     project = bake_project(tmp_path)
     assert (project / "pyproject.toml").is_file()
     assert not (project / ".git").exists()
+
+
+def test_no_test_imports_from_a_conftest(tmp_path: Path) -> None:
+    """pytest loads conftest modules itself; importing one by name breaks under --import-mode=importlib.
+
+    Shared helpers live in tests/helpers.py here and in tests/support.py in the generated project.
+    """
+    project = bake_project(tmp_path)
+    modules = [*(TEMPLATE_DIR / "tests").glob("*.py"), *(project / "tests").rglob("*.py")]
+    pattern = re.compile(r"^\s*(from conftest import|import conftest\b)", re.M)
+    offenders = [str(path) for path in modules if pattern.search(path.read_text(encoding="utf-8"))]
+    assert offenders == []

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_DIR, run
+from helpers import TEMPLATE_DIR, run
 
 pytestmark = pytest.mark.full
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers import call, start_server
+from helpers import call, start_server
 
 pytestmark = pytest.mark.full
 

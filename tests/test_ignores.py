@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import bake_project
+from helpers import bake_project
 
 MODULE = "iris_classifier"
 # Local settings and secrets, wherever they are: git must ignore them and the image build must not see them.

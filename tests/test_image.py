@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from conftest import TEMPLATE_DIR, run
-from servers import MakeServer, call
+from helpers import TEMPLATE_DIR, MakeServer, bake_project, call, run
 
 CACHE = TEMPLATE_DIR / ".cache" / "container"
 BASE_ROOTFS = CACHE / "bookworm-python3.tar.gz"
@@ -37,8 +36,6 @@ CA_CANDIDATES = [os.environ.get("SSL_CERT_FILE", ""), "/etc/ssl/certs/ca-certifi
 
 def test_generated_dockerfile_passes_hadolint(tmp_path: Path) -> None:
     """Fast tier: the Dockerfile as generated lints clean."""
-    from conftest import bake_project
-
     hadolint = shutil.which("hadolint") or str(Path(sys.executable).with_name("hadolint"))
     project = bake_project(tmp_path)
     result = run([hadolint, "Dockerfile"], cwd=project, check=False)

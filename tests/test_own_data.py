@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bake_project, make_init, run
-from servers import MakeServer, call
+from helpers import MakeServer, bake_project, call, make_init, run
 from test_pipeline import sh, stages_run
 
 pytestmark = pytest.mark.full

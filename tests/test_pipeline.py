@@ -15,8 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import bake_project, make_init, run
-from servers import MakeServer, call
+from helpers import MakeServer, bake_project, call, make_init, run
 
 pytestmark = pytest.mark.full
 

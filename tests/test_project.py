@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import bake_project, make_init, run
+from helpers import bake_project, make_init, run
 
 pytestmark = pytest.mark.full
 

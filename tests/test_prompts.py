@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_DIR
+from helpers import TEMPLATE_DIR
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_init, run
+from helpers import make_init, run
 from test_pipeline import ENV, mlflow_query, sh
 
 pytestmark = pytest.mark.full

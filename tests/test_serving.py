@@ -19,8 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run
-from servers import MakeServer, call, start_server
+from helpers import MakeServer, call, run, start_server
 
 pytestmark = pytest.mark.full
 
@@ -157,7 +156,7 @@ def test_a_bad_setting_stops_make_serve_with_one_message(trained_project: Path) 
 
 
 def status_with(port: int, method: str, path: str, headers: dict[str, str], body: object = None) -> int:
-    """The status of one request with extra headers (servers.call sends none)."""
+    """The status of one request with extra headers (helpers.call sends none)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers)
     if data is not None:

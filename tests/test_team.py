@@ -19,9 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import bake_project, make_init, run
-from servers import MakeServer, call, free_port
-from test_serving import start_server
+from helpers import MakeServer, bake_project, call, free_port, make_init, run, start_server
 
 pytestmark = pytest.mark.full
 

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_DIR, Bake, bake_project, find_python, make_init, python_for, run
+from helpers import TEMPLATE_DIR, Bake, MakeServer, bake_project, call, find_python, make_init, python_for, run
 from packaging.requirements import Requirement
-from servers import MakeServer, call
 
 try:
     import tomllib
@@ -55,7 +54,7 @@ TARGET_COVERAGE: dict[str, str] = {
     "promote": "test_pipeline.py::test_make_promote_sets_the_champion_alias",
     "push-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
     "pull-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
-    "serve": "servers.py::start_server",
+    "serve": "helpers.py::start_server",
     "tracking-server": "test_team.py::tracking_server",
     "build-image": "test_image.py::image",
     "run-image": "test_image.py::container",
@@ -407,6 +406,19 @@ def test_every_target_is_run_by_a_test(baked: dict[str, Path]) -> None:
         assert re.search(rf"[\"' ]{re.escape(target)}[\"' \]]", body), f"{test_id} never names `{target}`"
 
 
+def test_make_init_compiles_bytecode_only_when_python_will_not(baked: dict[str, Path]) -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every process would recompile the packages it imports: make init
+    compiles them once. Otherwise Python caches them as it goes, and init does not spend the time."""
+
+    def sync_command(setting: str) -> str:
+        dry_run = run(["make", "--dry-run", "init", "UV=uv", f"PYTHONDONTWRITEBYTECODE={setting}"], cwd=baked["api"])
+        (sync,) = [line for line in dry_run.stdout.splitlines() if " pip sync " in line]
+        return sync
+
+    assert "--compile-bytecode" in sync_command("1")
+    assert "--compile-bytecode" not in sync_command("")
+
+
 def test_targets_before_init_say_to_run_make_init(baked: dict[str, Path]) -> None:
     """Without .venv every guarded target stops at the guard: one clear message, make's exit 2, no traceback."""
     project = baked["api"]
@@ -655,8 +667,9 @@ def test_plain_pip_installs_from_the_locks(bake: Bake, tmp_path: Path) -> None:
     locks = ["-r", "requirements-dev.txt", "-r", "requirements-api.txt"]  # what `make init` installs
     run([*pip, "--require-hashes", *locks], cwd=pip_project, timeout=1200)
     run([*pip, "--no-deps", "--editable", "."], cwd=pip_project, timeout=600)
+    parallel = ["-n", "auto", "--dist", "loadfile"]  # as `make test` runs them
     result = run(
-        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider"],
+        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *parallel],
         cwd=pip_project,
         timeout=1200,
     )

@@ -34,14 +34,19 @@ def tracking_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mlflow")
 
 
-@pytest.fixture
-def mlflow_store(tracking_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+@pytest.fixture(scope="session")
+def tracking_uri(tracking_dir: Path) -> str:
     """One throwaway sqlite tracking store for the session (each new store costs seconds), its
     artifacts beside it. Tests keep apart by names of their own: see `tracked_params`."""
-    uri = f"sqlite:///{tracking_dir / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return f"sqlite:///{tracking_dir / 'mlflow.db'}"
+
+
+@pytest.fixture
+def mlflow_store(tracking_uri: str, tracking_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The session's tracking store, named by MLFLOW_TRACKING_URI for this test."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
     monkeypatch.chdir(tracking_dir)  # MLflow puts the artifacts of a new experiment in ./mlruns
-    return uri
+    return tracking_uri
 
 
 @pytest.fixture

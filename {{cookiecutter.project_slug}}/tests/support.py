@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "configs"
 IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 IRIS_CLASSES = ["setosa", "versicolor", "virginica"]
+# One record of the iris file's first row (a setosa), as a client sends it.
+IRIS_RECORD = dict(zip(IRIS_FEATURES, (5.1, 3.5, 1.4, 0.2), strict=True))
 
 
 def tiny_frame() -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,14 +32,21 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: st
     assert "Traceback" not in result.stderr
 
 
-@pytest.fixture
-def mixed_model(tmp_path: Path) -> Path:
-    """A classifier on the mixed table, saved the way training saves it."""
+@pytest.fixture(scope="module")
+def saved_mixed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A classifier on the mixed table, saved the way training saves it (fitted once)."""
+    tmp_path = tmp_path_factory.mktemp("mixed")
     frame = support.mixed_frame().drop(columns="price")
     model, features, _, _ = support.fit_pipeline(tmp_path, frame, "label")
     meta = ModelMeta("m", features, "label", classes=[str(c) for c in model.classes_])
     save_artifacts(model, meta, tmp_path / "models")
     return tmp_path / "models"
+
+
+@pytest.fixture
+def mixed_model(saved_mixed_model: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the saved model's directory (tests damage its files)."""
+    return shutil.copytree(saved_mixed_model, tmp_path / "models")
 
 
 @pytest.mark.parametrize(

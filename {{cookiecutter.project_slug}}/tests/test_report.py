@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,9 +78,18 @@ def decode(data: bytes) -> tuple[int, int]:
     return image.size
 
 
+@pytest.fixture(scope="module")
+def trained_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding the pipeline's outputs of the default classifier, trained once."""
+    root = tmp_path_factory.mktemp("trained")
+    trained(support.params(root))
+    return root
+
+
 @pytest.fixture
-def classification(params: Params) -> Params:
-    return trained(params)
+def classification(trained_root: Path) -> Params:
+    """Params of the module's trained classifier: read only (copy trained_root to change it)."""
+    return support.params(trained_root)
 
 
 def test_the_report_shows_the_metrics_plots_data_lineage_and_card(
@@ -103,7 +113,7 @@ def test_the_report_shows_the_metrics_plots_data_lineage_and_card(
     assert "report/" not in re.sub(r"data:image[^\"]+", "", html) and "<table>" in html
     # Data summary, lineage, and the card with the user's sections merged in.
     assert table_value(page, "training") == "120" and table_value(page, "test") == "30"
-    assert table_value(page, "numeric") == "sepal_length, sepal_width, petal_length, petal_width"
+    assert table_value(page, "numeric") == ", ".join(support.IRIS_FEATURES)
     assert "No feature has missing values." in page
     assert table_value(page, "Configuration") == classification.name
     assert "Sorting irises in the *teaching* garden." in page
@@ -122,10 +132,10 @@ def test_unwritten_card_sections_are_marked(classification: Params, tmp_path: Pa
     assert page.count("*Not written yet:") == 2
 
 
-def test_a_metrics_file_of_another_model_is_flagged(classification: Params, tmp_path: Path) -> None:
-    metrics = Path(classification.paths.metrics)
-    write_text(metrics, json.dumps({"accuracy": 0.1, "f1_macro": 0.1, "n_test": 6}))
-    page = report(classification, tmp_path)["md"].read_text(encoding="utf-8")
+def test_a_metrics_file_of_another_model_is_flagged(trained_root: Path, tmp_path: Path) -> None:
+    own = support.params(shutil.copytree(trained_root, tmp_path / "trained"))
+    write_text(Path(own.paths.metrics), json.dumps({"accuracy": 0.1, "f1_macro": 0.1, "n_test": 6}))
+    page = report(own, tmp_path)["md"].read_text(encoding="utf-8")
     assert '!!! warning "Out of date"' in page
 
 

@@ -13,17 +13,16 @@ import pytest
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
-from support import SavedModel, settings_for
+from support import IRIS_RECORD, SavedModel, settings_for
 
 from api.deps import served_model
 from api.main import create_app
 from api.model import ServedModel
 
-RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 CallNext = Callable[[Request], Awaitable[Response]]
 BODIES = {
-    "valid": {"records": [RECORD]},
-    "invalid": {"records": [{**RECORD, "petal_width": "wide"}]},
+    "valid": {"records": [IRIS_RECORD]},
+    "invalid": {"records": [{**IRIS_RECORD, "petal_width": "wide"}]},
 }
 
 

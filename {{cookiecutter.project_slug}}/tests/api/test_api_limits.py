@@ -10,13 +10,12 @@ from typing import Any
 import anyio
 import pytest
 from fastapi import FastAPI
-from support import SavedModel, settings_for
+from support import IRIS_RECORD, SavedModel, settings_for
 
 from api.limits import SlowBodyLog
 from api.main import create_app
 
-RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-BODY = json.dumps({"records": [RECORD]}).encode()
+BODY = json.dumps({"records": [IRIS_RECORD]}).encode()
 TIMEOUT = 0.5
 
 

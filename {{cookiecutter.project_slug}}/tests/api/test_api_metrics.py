@@ -10,14 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sklearn.linear_model import LogisticRegression
-from support import SavedModel, iris_meta, iris_xy, settings_for
+from support import IRIS_RECORD, SavedModel, iris_meta, iris_xy, settings_for
 
 from {{ cookiecutter.module_name }}.artifacts import save_artifacts, write_lineage
 
 from api.main import create_app
 
 KEY = "k1-" + "a" * 29
-RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -50,8 +49,8 @@ def test_requests_are_counted_by_route_template_and_status(client: TestClient) -
     before = scrape(client)
     for _ in range(3):
         client.get("/health")
-    client.post("/predict", json={"records": [RECORD]})
-    client.post("/predict", json={"records": [{**RECORD, "petal_width": "wide"}]})
+    client.post("/predict", json={"records": [IRIS_RECORD]})
+    client.post("/predict", json={"records": [{**IRIS_RECORD, "petal_width": "wide"}]})
     after = scrape(client)
     assert requests(after, "GET", "/health", 200) - requests(before, "GET", "/health", 200) == 3
     assert requests(after, "POST", "/predict", 200) == 1
@@ -84,9 +83,9 @@ def test_answers_given_before_routing_get_the_route_label(client: TestClient) ->
 
 
 def test_predictions_count_the_records_scored(client: TestClient) -> None:
-    client.post("/predict", json={"records": [RECORD] * 3})
-    client.post("/predict", json={"records": [RECORD, RECORD]})
-    client.post("/predict", json={"records": [{**RECORD, "petal_width": "wide"}] * 4})  # 422
+    client.post("/predict", json={"records": [IRIS_RECORD] * 3})
+    client.post("/predict", json={"records": [IRIS_RECORD, IRIS_RECORD]})
+    client.post("/predict", json={"records": [{**IRIS_RECORD, "petal_width": "wide"}] * 4})  # 422
     assert scrape(client)[("model_predictions_total", frozenset())] == 5
 
 
@@ -118,6 +117,6 @@ def test_metrics_need_a_key_when_keys_are_set(iris_model: SavedModel) -> None:
 def test_metrics_can_be_turned_off(iris_model: SavedModel) -> None:
     with TestClient(create_app(settings_for(iris_model.model_dir, metrics=False))) as client:
         assert client.get("/metrics").status_code == 404
-        response = client.post("/predict", json={"records": [RECORD]})
+        response = client.post("/predict", json={"records": [IRIS_RECORD]})
         assert response.status_code == 200
         assert response.headers["x-request-id"]  # the request id does not depend on metrics

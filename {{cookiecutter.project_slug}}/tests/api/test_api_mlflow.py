@@ -1,4 +1,8 @@
-"""MODEL_URI: serve a model from the MLflow registry by alias (imports mlflow, so marked slow)."""
+"""MODEL_URI: serve a model from the MLflow registry by alias (imports mlflow, so marked slow).
+
+The models are logged to the session's tracking store (tests/conftest.py), under names of this
+module's own, with their requirements listed as training lists them (inferring them costs seconds).
+"""
 
 from __future__ import annotations
 
@@ -8,26 +12,38 @@ import pytest
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }}.artifacts import META_FILE
+from {{ cookiecutter.module_name }}.tracking import model_requirements
 
 from api.main import create_app
 from api.settings import Settings
 
-pytestmark = pytest.mark.slow
+# mlflow_store: MLFLOW_TRACKING_URI names the session's store, for the app too.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mlflow_store")]
 
 
-@pytest.fixture
-def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, iris_model) -> str:
-    """A throwaway tracking store holding iris-test version 1 under the alias 'champion'."""
+@pytest.fixture(scope="module")
+def experiment(tracking_uri: str, tracking_dir: Path) -> str:
+    """This module's experiment in the session's store."""
     import mlflow
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    experiment = mlflow.create_experiment("api-test", artifact_location=(tmp_path / "art").as_uri())
+    mlflow.set_tracking_uri(tracking_uri)
+    artifacts = (tracking_dir / "api-mlflow").as_uri()
+    return mlflow.create_experiment("api-mlflow", artifact_location=artifacts)
+
+
+@pytest.fixture(scope="module")
+def registry(experiment: str, iris_model) -> str:
+    """iris-test version 1 under the alias 'champion'."""
+    import mlflow
+
     with mlflow.start_run(
         experiment_id=experiment, tags={"git_commit": "c0ffee", "git_dirty": "False"}
     ):
         mlflow.sklearn.log_model(
-            iris_model.estimator, name="model", registered_model_name="iris-test"
+            iris_model.estimator,
+            name="model",
+            registered_model_name="iris-test",
+            pip_requirements=model_requirements(),
         )
         mlflow.log_artifact(str(iris_model.model_dir / META_FILE))
     mlflow.MlflowClient().set_registered_model_alias("iris-test", "champion", "1")
@@ -53,14 +69,11 @@ def test_model_is_served_from_the_registry_by_alias(registry: str, iris_model) -
 
 
 def test_without_a_meta_artifact_the_signature_and_tags_describe_the_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, iris_model
+    experiment: str, iris_model
 ) -> None:
     import mlflow
     from mlflow.models import infer_signature
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    experiment = mlflow.create_experiment("api-test", artifact_location=(tmp_path / "a").as_uri())
     sample = iris_model.sample
     with mlflow.start_run(experiment_id=experiment, tags={"git_commit": "abc", "data_hash": "d"}):
         mlflow.log_metric("accuracy", 0.5)
@@ -69,6 +82,7 @@ def test_without_a_meta_artifact_the_signature_and_tags_describe_the_model(
             name="model",
             signature=infer_signature(sample, iris_model.estimator.predict(sample)),
             registered_model_name="iris-bare",
+            pip_requirements=model_requirements(),
         )
     with TestClient(
         create_app(Settings(_env_file=None, model_uri="models:/iris-bare/1"))

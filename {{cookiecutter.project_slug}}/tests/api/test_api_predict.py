@@ -9,12 +9,10 @@ import math
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from support import settings_for
+from support import IRIS_RECORD, settings_for
 
 from api.main import create_app
 from api.schemas import MAX_LISTED_ERRORS, InvalidRequest
-
-RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 
 def test_predictions_match_the_model(client: TestClient, iris_model) -> None:
@@ -30,7 +28,7 @@ def test_predictions_match_the_model(client: TestClient, iris_model) -> None:
 
 
 def test_integers_are_accepted_for_float_features(client: TestClient) -> None:
-    response = client.post("/predict", json={"records": [{**RECORD, "sepal_length": 5}]})
+    response = client.post("/predict", json={"records": [{**IRIS_RECORD, "sepal_length": 5}]})
     assert response.status_code == 200
     assert len(response.json()["predictions"]) == 1
 
@@ -46,13 +44,13 @@ def errors_of(response) -> list[tuple[tuple, str]]:
 
 
 def test_missing_field_is_named(client: TestClient) -> None:
-    record = {key: value for key, value in RECORD.items() if key != "petal_width"}
-    response = client.post("/predict", json={"records": [RECORD, record]})
+    record = {key: value for key, value in IRIS_RECORD.items() if key != "petal_width"}
+    response = client.post("/predict", json={"records": [IRIS_RECORD, record]})
     assert errors_of(response) == [(("body", "records", 1, "petal_width"), "missing")]
 
 
 def test_extra_field_is_named(client: TestClient) -> None:
-    response = client.post("/predict", json={"records": [{**RECORD, "colour": "blue"}]})
+    response = client.post("/predict", json={"records": [{**IRIS_RECORD, "colour": "blue"}]})
     assert errors_of(response) == [(("body", "records", 0, "colour"), "extra_forbidden")]
 
 
@@ -62,7 +60,7 @@ def test_extra_field_is_named(client: TestClient) -> None:
     ids=["string", "bool", "null", "list"],
 )
 def test_wrongly_typed_field_is_named(client: TestClient, value: object, error_type: str) -> None:
-    response = client.post("/predict", json={"records": [{**RECORD, "sepal_width": value}]})
+    response = client.post("/predict", json={"records": [{**IRIS_RECORD, "sepal_width": value}]})
     assert errors_of(response) == [(("body", "records", 0, "sepal_width"), error_type)]
 
 
@@ -98,7 +96,7 @@ def test_empty_batch_is_refused(client: TestClient) -> None:
 
 def test_batch_over_the_limit_is_refused_without_echoing_it(client: TestClient) -> None:
     max_batch, _ = limits(client)
-    response = client.post("/predict", json={"records": [RECORD] * (max_batch + 1)})
+    response = client.post("/predict", json={"records": [IRIS_RECORD] * (max_batch + 1)})
     assert errors_of(response) == [(("body", "records"), "too_long")]
     assert f"at most {max_batch}" in response.json()["detail"][0]["msg"]
     assert "input" not in response.json()["detail"][0]
@@ -106,13 +104,13 @@ def test_batch_over_the_limit_is_refused_without_echoing_it(client: TestClient) 
 
 def test_batch_at_the_limit_is_served(client: TestClient) -> None:
     max_batch, _ = limits(client)
-    response = client.post("/predict", json={"records": [RECORD] * max_batch})
+    response = client.post("/predict", json={"records": [IRIS_RECORD] * max_batch})
     assert response.status_code == 200
     assert len(response.json()["predictions"]) == max_batch
 
 
 def test_body_without_records_key_is_refused(client: TestClient) -> None:
-    assert errors_of(client.post("/predict", json=[RECORD])) == [(("body",), "dict_type")]
+    assert errors_of(client.post("/predict", json=[IRIS_RECORD])) == [(("body",), "dict_type")]
 
 
 def test_malformed_json_is_refused(client: TestClient) -> None:
@@ -158,11 +156,11 @@ def test_wrong_method_is_405(client: TestClient) -> None:
 
 
 def test_record_field_order_does_not_matter(client: TestClient) -> None:
-    shuffled = dict(reversed(list(RECORD.items())))
-    first = client.post("/predict", json={"records": [RECORD]}).json()
+    shuffled = dict(reversed(list(IRIS_RECORD.items())))
+    first = client.post("/predict", json={"records": [IRIS_RECORD]}).json()
     second = client.post("/predict", json={"records": [shuffled]}).json()
     assert first == second
-    assert list(shuffled) != list(RECORD)
+    assert list(shuffled) != list(IRIS_RECORD)
 
 
 def test_a_422_lists_the_first_errors_and_counts_the_others(iris_model) -> None:
@@ -183,16 +181,17 @@ def test_a_422_lists_the_first_errors_and_counts_the_others(iris_model) -> None:
 
 
 def test_a_422_with_few_errors_has_no_count(client: TestClient) -> None:
-    response = client.post("/predict", json={"records": [{**RECORD, "colour": "blue"}]})
+    response = client.post("/predict", json={"records": [{**IRIS_RECORD, "colour": "blue"}]})
     assert response.status_code == 422
     assert set(response.json()) == {"detail"}
 
 
 def test_a_compressed_body_is_refused_with_415_naming_the_encoding(client: TestClient) -> None:
-    body = gzip.compress(json.dumps({"records": [RECORD]}).encode())
+    body = gzip.compress(json.dumps({"records": [IRIS_RECORD]}).encode())
     headers = {"content-type": "application/json", "content-encoding": "gzip"}
     response = client.post("/predict", content=body, headers=headers)
     assert response.status_code == 415
     assert "Content-Encoding gzip" in response.json()["detail"]
     identity = {**headers, "content-encoding": "identity"}
-    assert client.post("/predict", json={"records": [RECORD]}, headers=identity).status_code == 200
+    response = client.post("/predict", json={"records": [IRIS_RECORD]}, headers=identity)
+    assert response.status_code == 200

@@ -16,7 +16,7 @@ import pytest
 from fastapi import Body, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
-from support import IRIS_FEATURES, SavedModel, settings_for
+from support import IRIS_FEATURES, IRIS_RECORD, SavedModel, settings_for
 
 from api.deps import served_model
 from api.main import create_app, validation_error
@@ -78,15 +78,14 @@ def test_the_route_sends_the_models_answer(app: FastAPI, client: TestClient, siz
     assert response.json()["predictions"] == saved.estimator.predict(rows).tolist()
 
 
-RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 JSON = {"content-type": "application/json"}
 INVALID = {
-    "wrong-type": ({"records": [{**RECORD, "petal_width": "wide"}]}, JSON),
+    "wrong-type": ({"records": [{**IRIS_RECORD, "petal_width": "wide"}]}, JSON),
     "missing": ({"records": [{"sepal_length": 5.1}]}, JSON),
-    "extra": ({"records": [{**RECORD, "colour": "blue"}]}, JSON),
+    "extra": ({"records": [{**IRIS_RECORD, "colour": "blue"}]}, JSON),
     "empty-batch": ({"records": []}, JSON),
-    "over-the-limit": ({"records": [RECORD] * (MAX_BATCH + 1)}, JSON),
-    "not-an-object": ([RECORD], JSON),
+    "over-the-limit": ({"records": [IRIS_RECORD] * (MAX_BATCH + 1)}, JSON),
+    "not-an-object": ([IRIS_RECORD], JSON),
     "null": (b"null", JSON),
     "no-body": (b"", JSON),
     "nan": (b'{"records": [{"sepal_length": NaN}]}', JSON),
@@ -94,9 +93,9 @@ INVALID = {
     "lone-surrogate": (b'{"records": [{"\\ud800": 1}]}', JSON),
     "not-utf8": (b'{"records": ["\xff"]}', JSON),
     "nested-too-deep": (b"[" * 50_000, JSON),
-    "text-plain": ({"records": [RECORD]}, {"content-type": "text/plain"}),
-    "form": ({"records": [RECORD]}, {"content-type": "application/x-www-form-urlencoded"}),
-    "no-content-type": ({"records": [RECORD]}, {}),
+    "text-plain": ({"records": [IRIS_RECORD]}, {"content-type": "text/plain"}),
+    "form": ({"records": [IRIS_RECORD]}, {"content-type": "application/x-www-form-urlencoded"}),
+    "no-content-type": ({"records": [IRIS_RECORD]}, {}),
 }
 
 

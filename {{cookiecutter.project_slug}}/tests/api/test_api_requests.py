@@ -10,12 +10,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
-from support import SavedModel, settings_for
+from support import IRIS_RECORD, SavedModel, settings_for
 
 from api.main import create_app
 
 KEY = "k1-" + "a" * 29
-RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 NEW_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -55,7 +54,7 @@ def test_error_answers_carry_the_request_id_too(
 ) -> None:
     sent = {"x-request-id": "trace-me"}
     answers = {
-        401: keyed.post("/predict", json={"records": [RECORD]}, headers=sent),
+        401: keyed.post("/predict", json={"records": [IRIS_RECORD]}, headers=sent),
         404: keyed.get("/no-such-page", headers=sent),
         413: keyed.post("/predict", content=b"x" * 10_000, headers=sent),
         422: keyed.post("/predict", json={"records": [{}]}, headers={**sent, "x-api-key": KEY}),
@@ -101,7 +100,7 @@ def test_the_access_log_has_one_line_per_request_with_its_id(
 ) -> None:
     caplog.set_level(logging.INFO, logger="api.access")
     headers = {"x-request-id": "req-42", "x-api-key": KEY}
-    keyed.post("/predict?secret=no", json={"records": [RECORD]}, headers=headers)
+    keyed.post("/predict?secret=no", json={"records": [IRIS_RECORD]}, headers=headers)
     [line] = [r for r in caplog.records if r.name == "api.access"]
     message = line.getMessage()
     assert '"POST /predict HTTP/1.1" 200' in message

@@ -9,16 +9,15 @@ import pytest
 from fastapi.dependencies.utils import get_dependant
 from fastapi.testclient import TestClient
 from httpx import Response
-from support import SavedModel, settings_for
+from support import IRIS_RECORD, SavedModel, settings_for
 
 import api.security
 from api.main import create_app
 from api.security import require_api_key
 
 KEYS = ["k1-" + "a" * 29, "k2-" + "b" * 29]  # two keys: one per client, say
-RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-VALID = {"records": [RECORD]}
-INVALID = {"records": [{**RECORD, "petal_width": "wide"}]}
+VALID = {"records": [IRIS_RECORD]}
+INVALID = {"records": [{**IRIS_RECORD, "petal_width": "wide"}]}
 ORIGIN = "https://dashboard.example.com"
 
 

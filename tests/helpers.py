@@ -1,4 +1,5 @@
-"""Run the generated project's long-running Make targets (serve, mlflow-ui, docs-serve, ...) in tests.
+"""Helpers shared by the template's tests: bake projects, install them, run their own commands and
+their long-running servers. Fixtures live in conftest.py; test modules import from here.
 
 A `MakeServer` is one `make <target>` in its own process group, so stopping it stops everything make
 started (uvicorn, mlflow, mkdocs, podman). Its output goes to a file: a pipe that nobody reads while
@@ -8,20 +9,100 @@ the server runs could fill up and stall it.
 from __future__ import annotations
 
 import contextlib
+import glob
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_PYTHON = "3.12"
+
+Bake = Callable[..., Path]
+
+
+# ------------------------------------------------------------------------------- bake, install, run
+
+
+def bake_project(output_dir: Path, **extra_context: Any) -> Path:
+    """Generate a project from the working tree of the template and return its directory."""
+    project = cookiecutter(
+        str(TEMPLATE_DIR),
+        no_input=True,
+        extra_context=extra_context,
+        output_dir=str(output_dir),
+    )
+    return Path(project)
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of exactly this minor version: on PATH, or installed by pyenv or uv."""
+    candidates = [shutil.which(f"python{version}") or ""]
+    for root in (Path.home() / ".pyenv" / "versions", Path.home() / ".local" / "share" / "uv" / "python"):
+        candidates += sorted(glob.glob(str(root / f"*{version}*" / "bin" / f"python{version}")))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def python_for(version: str) -> str:
+    """The interpreter to build a project's venv with: the asked version, else the running one."""
+    found = find_python(version)
+    if found is None:
+        print(f"NOTE: no Python {version} here; the project venv uses {sys.executable} instead.")
+        return sys.executable
+    return found
+
+
+def run(
+    args: list[str] | str, cwd: Path, *, check: bool = True, env: dict[str, str] | None = None, timeout: int = 1800
+) -> subprocess.CompletedProcess[str]:
+    """Run a command the way a user would, failing the test with its output when it fails."""
+    result = subprocess.run(
+        args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        shell=isinstance(args, str),
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"`{args if isinstance(args, str) else ' '.join(args)}` exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}",
+            pytrace=False,
+        )
+    return result
+
+
+def make_init(project: Path, python_version: str = DEFAULT_PYTHON) -> Path:
+    """`make init` in a baked project, with an interpreter of the project's Python version."""
+    run(["make", "init", f"PYTHON={python_for(python_version)}"], cwd=project)
+    return project
+
+
+# ---------------------------------------------------------------------- long-running make targets
 
 
 def free_port() -> int:
