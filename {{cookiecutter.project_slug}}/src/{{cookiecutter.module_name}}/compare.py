@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import load_params
-from .errors import PipelineError, exit_on_error
+from .errors import PipelineError, exit_on_error, first_line
 from .evaluate import PRIMARY_METRIC
 from .params import Params
 from .tables import MAX_CELL, markdown_table
@@ -180,8 +180,7 @@ def collect(params: Params, runs: int = DEFAULT_RUNS) -> tuple[list[Row], list[s
         try:
             rows += mlflow_runs(params.mlflow.experiment, params.data.task, runs)
         except Exception as error:  # an unreachable tracking server must not stop the report
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            problems.append(f"MLflow runs: {reason}")
+            problems.append(f"MLflow runs: {first_line(error)}")
     return rows, problems
 
 

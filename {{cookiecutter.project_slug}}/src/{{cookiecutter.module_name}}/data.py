@@ -25,7 +25,7 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from . import files
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 from .kinds import CATEGORICAL, MISSING_CATEGORY, NUMERIC, category_text
 from .params import Params, is_url
 
@@ -119,10 +119,6 @@ def read_csv_in_chunks(path: Path, separator: str | None, engine: str) -> pd.Dat
     if not chunks:  # a header without rows
         return pd.read_csv(path, sep=separator, engine=engine)
     return pd.concat(chunks, ignore_index=True)
-
-
-def first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def feature_columns(frame: pd.DataFrame, features: Sequence[str] | None, target: str) -> list[str]:

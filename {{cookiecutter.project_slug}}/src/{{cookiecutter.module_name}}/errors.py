@@ -19,6 +19,11 @@ class PipelineError(Exception):
     """Bad input or configuration: the message names the problem and how to fix it."""
 
 
+def first_line(error: BaseException) -> str:
+    """An exception's first line of text (or its type's name): the part worth a one-line message."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException

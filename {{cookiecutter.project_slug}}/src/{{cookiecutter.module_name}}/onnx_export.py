@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import onnx_probabilities, onnx_session
+from .errors import first_line
 from .kinds import CATEGORICAL, MISSING_CATEGORY, Feature
 
 TOLERANCE = 1e-5
@@ -147,17 +148,13 @@ def export_onnx(model: Any, rows: pd.DataFrame, features: list[Feature]) -> Onnx
             onnx_model = convert(model, features, dtype)
             problem, diff = parity_problem(model, onnx_model, checked, features, dtype)
         except Exception as error:  # skl2onnx and onnxruntime raise many types: "not this way"
-            problems.append(f"{name}: {first_line(error)}")
+            problems.append(f"{name}: {first_line(error)[:300]}")
             continue
         if problem is None:
             return OnnxExport(onnx_model, len(checked), diff, name)
         problems.append(f"{name}: {problem}")
     warn(f"ONNX export rejected ({'; '.join(problems)}): the API serves the scikit-learn model.")
     return None
-
-
-def first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def warn(message: str) -> None:
