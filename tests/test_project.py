@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,23 @@ from helpers import bake_project, make_init, run
 pytestmark = pytest.mark.full
 
 
+def passed(output: str) -> int:
+    match = re.search(r"(\d+) passed", output)
+    assert match, output
+    return int(match.group(1))
+
+
+def collected(project: Path, *marks: str) -> tuple[int, int]:
+    """(tests selected by the marks, tests in all) of the project's suite."""
+    output = run([".venv/bin/pytest", "--collect-only", "-q", *marks], cwd=project).stdout
+    match = re.search(r"(\d+)/(\d+) tests collected", output) or re.search(r"((\d+)) tests collected", output)
+    assert match, output
+    return int(match.group(1)), int(match.group(2))
+
+
 def test_default_project_passes_its_own_tests(installed_project: Path) -> None:
-    result = run(["make", "test"], cwd=installed_project)
-    assert " passed" in result.stdout
+    result = run(["make", "test-all"], cwd=installed_project)  # the slow tests too, as its CI runs them
+    assert passed(result.stdout) == collected(installed_project)[1]
 
 
 def test_default_project_passes_its_own_lint(installed_project: Path) -> None:
@@ -47,6 +62,8 @@ def test_non_default_project_passes_its_own_tests(tmp_path: Path) -> None:
         run([".venv/bin/python", "-c", "import sys; print(sys.version_info[:2])"], cwd=project).stdout.strip()
         == "(3, 11)"
     )
-    result = run(["make", "test"], cwd=project)
-    assert " passed" in result.stdout
+    result = run(["make", "test"], cwd=project)  # the day-to-day run: the slow tests are left out
+    slow, everything = collected(project, "-m", "slow")
+    assert 0 < slow < everything
+    assert passed(result.stdout) == everything - slow
     run(["make", "lint"], cwd=project)  # ruff and mypy without the API

@@ -35,7 +35,8 @@ TESTS_DIR = Path(__file__).resolve().parent
 TARGET_COVERAGE: dict[str, str] = {
     "help": "test_workflow.py::test_help_is_the_default_goal_and_lists_every_target",
     "init": "test_workflow.py::test_make_init_installs_env_and_git_hooks",
-    "test": "test_project.py::test_default_project_passes_its_own_tests",
+    "test": "test_project.py::test_non_default_project_passes_its_own_tests",
+    "test-all": "test_project.py::test_default_project_passes_its_own_tests",
     "lint": "test_workflow.py::test_lint_and_format_leave_a_fresh_project_unchanged",
     "format": "test_workflow.py::test_lint_and_format_leave_a_fresh_project_unchanged",
     "typecheck": "test_workflow.py::test_make_lint_and_the_hook_fail_on_a_type_error",
@@ -237,7 +238,8 @@ def test_ci_runs_lint_tests_pipeline_and_image_with_least_privilege(baked: dict[
     assert set(triggers) >= {"push", "pull_request"}
     assert ci["permissions"] == {"contents": "read"}
     commands = {name: " ".join(step.get("run", "") for step in job["steps"]) for name, job in ci["jobs"].items()}
-    assert "make lint" in commands["lint"] and "make test" in commands["test"] and "make repro" in commands["pipeline"]
+    assert "make lint" in commands["lint"] and "make repro" in commands["pipeline"]
+    assert "make test-all" in commands["test"]  # the slow tests too
     assert ("image" in ci["jobs"]) == (variant == "api")
     for name, job in ci["jobs"].items():
         assert 0 < job["timeout-minutes"] <= 60, name

@@ -3,6 +3,8 @@ sys.path, see pyproject.toml), so no test imports from a conftest."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,13 @@ def mixed_frame(rows: int = 200, seed: int = 0) -> pd.DataFrame:
 
 def composed(*overrides: str) -> dict[str, Any]:
     """The default composition plus overrides (a small forest), as plain data; paths relative."""
+    return copy.deepcopy(_composed(overrides))
+
+
+@functools.cache
+def _composed(overrides: tuple[str, ...]) -> dict[str, Any]:
+    # Each Hydra composition costs about 0.2 s and the configs do not change during a test run:
+    # compose each set of overrides once per process and hand out copies.
     from omegaconf import OmegaConf
 
     cfg = compose(list(overrides), config_dir=CONFIG_DIR)

@@ -49,6 +49,7 @@ def mixed_model(saved_mixed_model: Path, tmp_path: Path) -> Path:
     return shutil.copytree(saved_mixed_model, tmp_path / "models")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -71,6 +72,7 @@ def test_the_data_stage_reports_a_mistake_and_writes_nothing(
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.slow
 def test_promote_without_a_registered_model_asks_for_a_name(tmp_path: Path) -> None:
     raw = support.composed()
     raw["mlflow"]["registered_model"] = None
@@ -80,6 +82,7 @@ def test_promote_without_a_registered_model_asks_for_a_name(tmp_path: Path) -> N
     assert "--name" in result.stderr
 
 
+@pytest.mark.slow
 def test_predict_cli_writes_predictions(mixed_model: Path) -> None:
     rows = mixed_model.parent / "rows.csv"
     support.mixed_frame(30, seed=3).drop(columns=["label", "price"]).to_csv(rows, index=False)
@@ -94,6 +97,7 @@ def test_predict_cli_writes_predictions(mixed_model: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_predict_cli_without_a_model_says_to_train(tmp_path: Path) -> None:
     rows = tmp_path / "rows.csv"
     support.tiny_frame().to_csv(rows, index=False)

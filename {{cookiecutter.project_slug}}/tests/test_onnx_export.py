@@ -155,6 +155,7 @@ print(hashlib.sha256(export_onnx(model, x, features).model).hexdigest())
 """
 
 
+@pytest.mark.slow
 def test_the_export_is_the_same_bytes_in_every_process(tmp_path: Path) -> None:
     """String hashing differs between processes (PYTHONHASHSEED); the exported bytes must not.
 

@@ -158,6 +158,7 @@ def test_the_plots_are_the_same_bytes_every_time(classification: Params, tmp_pat
     assert written[0] == written[1]
 
 
+@pytest.mark.slow
 def test_without_a_trained_model_the_command_says_to_run_the_pipeline(tmp_path: Path) -> None:
     raw = support.composed()  # paths relative to tmp_path, where nothing was trained
     params_file = support.write_params(tmp_path / "params.yaml", raw)

@@ -21,6 +21,9 @@ from {{ cookiecutter.module_name }}.runs import PID_TAG, STARTED_TAG, process_ta
 from {{ cookiecutter.module_name }}.sweep import SWEEP_KEYS_ENV, SWEEP_POINTS_ENV
 from {{ cookiecutter.module_name }}.tracking import SWEEP_PARENT_ENV
 
+# Whole sweeps, each point a training: `make test` leaves them out, `make test-all` runs them.
+pytestmark = pytest.mark.slow
+
 EXPERIMENT = "sweep-test"
 SWEEP = "model.estimator.n_estimators=2,3,4"
 

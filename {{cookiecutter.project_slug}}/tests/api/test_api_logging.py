@@ -44,6 +44,7 @@ def test_a_json_line_holds_the_fields_and_the_traceback_on_one_line() -> None:
     assert parsed["time"].endswith("+00:00")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_the_log_config_is_accepted_by_logging(log_format: str) -> None:
     config = log_config(log_format, "warning")
@@ -105,6 +106,7 @@ def server_log(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], str]
     return functools.cache(lambda log_format: serve_two_requests(log_format, directory))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_each_request_has_one_access_line_with_its_id(
     server_log: Callable[[str], str], log_format: str
@@ -116,6 +118,7 @@ def test_each_request_has_one_access_line_with_its_id(
     assert "request_id=id-2" in lines[1]
 
 
+@pytest.mark.slow
 def test_json_logs_are_one_object_per_line(server_log: Callable[[str], str]) -> None:
     entries = [json.loads(line) for line in server_log("json").splitlines() if line.strip()]
     assert all({"time", "level", "logger", "message"} <= set(entry) for entry in entries)

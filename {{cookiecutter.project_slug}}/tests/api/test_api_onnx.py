@@ -101,6 +101,7 @@ print(json.dumps([[a.status_code, a.json()] for a in answers]))
 """
 
 
+@pytest.mark.slow
 def test_the_onnx_runtime_serves_without_scikit_learn_pandas_or_joblib(
     forest_model: SavedModel,
 ) -> None:

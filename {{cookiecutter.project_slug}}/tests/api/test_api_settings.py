@@ -92,6 +92,7 @@ def run_python(code_or_module: list[str], **env: str) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.slow
 def test_a_bad_setting_stops_the_server_with_one_clear_message(tmp_path: Path) -> None:
     result = run_python(["-m", "api"], PORT="eighty", MODEL_DIR=str(tmp_path))
     assert result.returncode == 2
@@ -99,6 +100,7 @@ def test_a_bad_setting_stops_the_server_with_one_clear_message(tmp_path: Path) -
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_importing_the_app_module_builds_no_app_and_imports_no_mlflow(tmp_path: Path) -> None:
     # A fresh interpreter: this test process may have imported mlflow for other tests.
     code = "import sys, api.main; print('mlflow' in sys.modules, hasattr(api.main, 'app'))"
@@ -205,6 +207,7 @@ def test_cors_origins_browsers_never_send_are_refused(origin: str) -> None:
         Settings(_env_file=None, cors_origins=origin)
 
 
+@pytest.mark.slow
 def test_a_bad_api_key_stops_the_server_without_printing_it(tmp_path: Path) -> None:
     result = run_python(["-m", "api"], API_KEYS="guessable-key", MODEL_DIR=str(tmp_path))
     assert result.returncode == 2
