@@ -25,8 +25,11 @@ import pytest
 from helpers import TEMPLATE_DIR, MakeServer, bake_project, call, run
 
 CACHE = TEMPLATE_DIR / ".cache" / "container"
-BASE_ROOTFS = CACHE / "bookworm-python3.tar.gz"
-BASE_IMAGE = "localhost/template-test-base:bookworm-python3"
+BASE_ROOTFS = CACHE / "bookworm-slim-python3.tar.gz"
+BASE_IMAGE = "localhost/template-test-base:bookworm-slim-python3"
+# What Debian's slim images (debian:bookworm-slim, under python:X-slim) leave out, as their build tool
+# (debuerreotype-slimify) does; each package's copyright file stays.
+SLIM_EXCLUDES = ("doc", "groff", "info", "linda", "lintian/overrides", "locale", "man")
 # vfs: no overlay mounts needed; runc + cgroupfs: crun refuses this host's hybrid cgroups.
 PODMAN = ["podman", "--storage-driver", "vfs", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
 # The sandbox forbids raising rlimits and has no network namespaces to spare.
@@ -59,7 +62,8 @@ def podman(*args: str, check: bool = True, timeout: int = 600) -> subprocess.Com
 
 
 def make_base_rootfs() -> None:
-    """Debian bookworm, minimal, with python3 and venv: what python:X-slim offers the Dockerfile."""
+    """Debian bookworm, minimal and slimmed like debian:bookworm-slim, with python3 and venv: what
+    python:X-slim offers the Dockerfile."""
     rootfs = CACHE / "rootfs"
     shutil.rmtree(rootfs, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -77,6 +81,16 @@ def make_base_rootfs() -> None:
     )
     for leftovers in ("var/cache/apt/archives", "var/lib/apt/lists"):
         shutil.rmtree(rootfs / leftovers, ignore_errors=True)
+    for excluded in SLIM_EXCLUDES:
+        for entry in (rootfs / "usr" / "share" / excluded).glob("*"):
+            if excluded == "doc" and entry.is_dir() and (entry / "copyright").is_file():
+                for item in entry.iterdir():
+                    if item.name != "copyright":
+                        shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
+            elif entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     partial = BASE_ROOTFS.with_suffix(".partial")
     with tarfile.open(partial, "w:gz", compresslevel=1) as archive:
         archive.add(rootfs, arcname=".")
