@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 PROJECT := {{cookiecutter.project_slug}}
 export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 PYTEST_ARGS ?=
+# The full tier's tests mostly wait on installs, lock resolution, image builds and servers: two
+# processes overlap that waiting (each test module whole on one, so its fixtures are built once).
+FULL_WORKERS ?= 2
 LOCK = $(BIN)/uv pip compile --quiet --universal --python-version 3.10 --generate-hashes
 
 .PHONY: help
@@ -27,7 +30,7 @@ venv: $(BIN)/pytest ## Create .venv with the template's pinned test requirements
 .PHONY: test
 test: venv ## Run the whole suite: fast tier, then the full tier (installs and runs generated projects)
 	$(BIN)/pytest -m "not full" -n 2 --durations=0 $(PYTEST_ARGS)
-	$(BIN)/pytest -m full --durations=0 $(PYTEST_ARGS)
+	$(BIN)/pytest -m full -n $(FULL_WORKERS) --dist loadfile --durations=0 $(PYTEST_ARGS)
 
 .PHONY: test-fast
 test-fast: venv ## Run only the fast tier (bake and inspect, no installs)
