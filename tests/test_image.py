@@ -61,6 +61,13 @@ def podman(*args: str, check: bool = True, timeout: int = 600) -> subprocess.Com
     return run([*PODMAN, *args], cwd=TEMPLATE_DIR, check=check, timeout=timeout)
 
 
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
 def make_base_rootfs() -> None:
     """Debian bookworm, minimal and slimmed like debian:bookworm-slim, with python3 and venv: what
     python:X-slim offers the Dockerfile."""
@@ -81,16 +88,16 @@ def make_base_rootfs() -> None:
     )
     for leftovers in ("var/cache/apt/archives", "var/lib/apt/lists"):
         shutil.rmtree(rootfs / leftovers, ignore_errors=True)
+    share = rootfs / "usr" / "share"
+    kept_copyrights = set(share.glob("doc/*/copyright"))
     for excluded in SLIM_EXCLUDES:
-        for entry in (rootfs / "usr" / "share" / excluded).glob("*"):
-            if excluded == "doc" and entry.is_dir() and (entry / "copyright").is_file():
+        for entry in (share / excluded).glob("*"):
+            if excluded == "doc" and entry.is_dir() and not entry.is_symlink():
                 for item in entry.iterdir():
-                    if item.name != "copyright":
-                        shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
-            elif entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
+                    if item not in kept_copyrights:
+                        remove(item)
             else:
-                entry.unlink()
+                remove(entry)
     partial = BASE_ROOTFS.with_suffix(".partial")
     with tarfile.open(partial, "w:gz", compresslevel=1) as archive:
         archive.add(rootfs, arcname=".")
