@@ -1,6 +1,6 @@
 """The kinds of input column, and the one way a categorical value is spelt for the model.
 
-Training (data.py, features.py) and serving (the API, the batch CLI) both turn raw values into model
+Training (data/, features.py) and serving (the API, the batch CLI) both turn raw values into model
 inputs with the functions here, so a category is the same text on both sides. Light on purpose: no
 pandas or scikit-learn import, so the API's fast runtime does not load them.
 

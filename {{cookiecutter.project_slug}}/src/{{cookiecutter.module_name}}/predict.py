@@ -3,7 +3,7 @@
     python -m {{ cookiecutter.module_name }}.predict data/new.csv predictions.csv [--model-dir models]
 
 Reads the pipeline's model artifact (artifacts.py) only: no MLflow, Hydra or DVC needed. Values are
-turned into model inputs exactly as the data stage did for training (data.py, kinds.py).
+turned into model inputs exactly as the data stage did for training (data/, kinds.py).
 """
 
 from __future__ import annotations

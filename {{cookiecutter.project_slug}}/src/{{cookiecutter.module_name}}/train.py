@@ -5,7 +5,7 @@
     python -m {{ cookiecutter.module_name }}.train -m model=random_forest,logistic_regression   # a sweep
     python -m {{ cookiecutter.module_name }}.train -m hydra/launcher=parallel model.estimator.n_estimators=50,200
 
-The DVC `train` stage calls train() on params.yaml (see stages.py) and writes models/. A Hydra run
+The DVC `train` stage calls train() on params.yaml (see stages/) and writes models/. A Hydra run
 instead writes its data and model under its own output directory, so it never touches the files
 DVC tracks; every run, in both cases, is logged to MLflow.
 """
