@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
-from ..errors import PipelineError
+from ..errors import PipelineError, first_line
 from .schema import TableSchema
 
 
@@ -53,28 +55,74 @@ def split_rows(
 
 
 def read_split(path: Path, schema: TableSchema) -> pd.DataFrame:
-    """A train or test file the data stage wrote, typed as it was written."""
+    """A train or test file the data stage wrote, typed as it was written.
+
+    A damaged file (a row cut short or with a field too many, a missing target, text in a numeric
+    column) stops with the file and its line: nothing may be trained or scored on it.
+    """
     if not path.is_file():
         raise PipelineError(f"no data at {path}: run the data stage first (dvc repro data).")
-    text_columns = [*schema.categorical] + (
-        [schema.target] if schema.task == "classification" else []
-    )
+    regression = schema.task == "regression"
+    text_columns = [*schema.categorical] + ([] if regression else [schema.target])
+    numbers = [*schema.numeric] + ([schema.target] if regression else [])
     # Text read as categories (one string per distinct value), then handed on as plain objects
     # pointing at those strings: what the model takes, at 8 bytes a cell.
-    frame = pd.read_csv(
-        path,
-        dtype={name: "category" for name in text_columns},
-        keep_default_na=False,
-        na_values={name: [""] for name in schema.numeric},
-    )
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype={name: "category" for name in text_columns},
+            keep_default_na=False,
+            na_values={name: [""] for name in numbers},
+        )
+    except pd.errors.EmptyDataError as error:
+        raise damaged(path, "it is empty") from error
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise damaged(path, parser_problem(error)) from error
     missing = [c for c in [*schema.features, schema.target] if c not in frame.columns]
     if missing:
         raise PipelineError(
             f"{path} lacks the column(s) {', '.join(missing)}: run `dvc repro data`."
         )
+    check_values(frame, path, schema, numbers)
     for name in text_columns:
         frame[name] = as_text(frame[name])
     return frame[[*schema.features, schema.target]]
+
+
+def check_values(frame: pd.DataFrame, path: Path, schema: TableSchema, numbers: list[str]) -> None:
+    """Refuse what the data stage never writes: a row without a target, text in a number column.
+
+    The target is the last column, so a row cut short (a file cut mid-line) has none; the data
+    stage drops the rows without one.
+    """
+    target = frame[schema.target]
+    absent = target.isna() | (target.astype(object) == "")
+    if absent.any():
+        line = int(np.flatnonzero(absent.to_numpy())[0]) + 2  # line 1 is the header
+        raise damaged(path, f"line {line} has no value for the target {schema.target!r}")
+    for name in numbers:
+        if not is_numeric_dtype(frame[name]):
+            bad = pd.to_numeric(frame[name], errors="coerce").isna() & frame[name].notna()
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            value = frame[name].iloc[row]
+            raise damaged(path, f"line {row + 2} holds {value!r} in the numeric column {name!r}")
+
+
+def parser_problem(error: Exception) -> str:
+    """The parser's complaint in a few words: which line has how many fields."""
+    text = first_line(error)
+    counts = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if counts is None:
+        return text.removeprefix("Error tokenizing data. C error: ")
+    expected, line, seen = counts.groups()
+    return f"line {line} has {seen} fields, the header {expected}"
+
+
+def damaged(path: Path, why: str) -> PipelineError:
+    return PipelineError(
+        f"{path} is damaged ({why}): the data stage never writes that;"
+        " rebuild the split with `dvc repro data`."
+    )
 
 
 def as_text(column: pd.Series) -> pd.Series:
