@@ -114,7 +114,7 @@ def test_the_offending_non_numeric_value_is_named(mixed_frame: pd.DataFrame) -> 
     bad.loc[17, "age"] = "unknown"
     with pytest.raises(
         PipelineError,
-        match=r"'age' holds numbers but holds the non-numeric value 'unknown' \(row 18",
+        match=r"'age' holds numbers but also the text 'unknown' \(1 cell, the first in row 18",
     ):
         prepare(bad, "label")
     with pytest.raises(PipelineError, match="declared numeric"):

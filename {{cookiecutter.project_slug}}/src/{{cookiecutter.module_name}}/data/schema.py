@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import PipelineError
@@ -19,6 +19,11 @@ class TableSchema:
     features: list[str]
     kinds: dict[str, str]  # feature -> NUMERIC or CATEGORICAL
     dtypes: dict[str, str]  # feature -> "float", "int", "str" or "bool": what a request sends
+    # Date features -> how their text is written (a strptime format, or kinds.ISO_8601); the
+    # split holds them as numbers (kinds.date_number).
+    dates: dict[str, str] = field(default_factory=dict)
+    # Columns the data stage left out of inferred features, and why (screen.py).
+    left_out: dict[str, str] = field(default_factory=dict)
 
     @property
     def categorical(self) -> list[str]:
