@@ -38,6 +38,7 @@ IDENTIFIERS = {
     "shuffled-row-number": RNG.permutation(ROWS) + 1,
     "id-in-file-order": np.cumsum(RNG.integers(1, 50, ROWS)) + 10_000,
     "id-counting-down": 10_000 - np.cumsum(RNG.integers(1, 50, ROWS)),
+    "ids-with-gaps-shuffled": RNG.permutation(np.arange(ROWS) * 3 + 5_000),
     "name": np.array([f"customer {i:04d}" for i in RNG.permutation(ROWS)], dtype=object),
     "row-number-as-float": np.arange(ROWS, dtype=float),
 }
@@ -45,6 +46,7 @@ IDENTIFIERS = {
 MEASUREMENTS = {
     "distinct-floats": RNG.normal(0, 1, ROWS),
     "distinct-whole-numbers-in-no-order": RNG.choice(np.arange(10**6), ROWS, replace=False),
+    "incomes-in-dollars": RNG.normal(50_000, 15_000, ROWS).round(),
     "sorted-whole-numbers-that-repeat": np.sort(RNG.integers(0, 40, ROWS)),
     "a-few-categories": RNG.choice(["red", "green", "blue"], ROWS).astype(object),
     "booleans": RNG.choice([True, False], ROWS),

@@ -75,7 +75,7 @@ def date_format(column: pd.Series) -> str | None:
     never dates (20240301 stays a number)."""
     if is_datetime64_any_dtype(column):
         return ISO_8601
-    if not (is_object_dtype(column) or is_string_dtype(column)) or is_booleans(column):
+    if not (is_object_dtype(column) or is_string_dtype(column)):
         return None
     sample = [str(value).strip() for value in pd.unique(column.dropna())[:DATE_SAMPLE]]
     best, parsed = None, 0

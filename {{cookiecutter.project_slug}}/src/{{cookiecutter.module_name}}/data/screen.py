@@ -2,13 +2,17 @@
 
 A column identifies rows when it has at least MIN_VALUES values and
 - it has no header (pandas reads it as `Unnamed: N`) and its values are all different; or
-- it holds whole numbers, each once, that count the rows (a run such as 0 to n-1 or 1 to n, in
-  any order: a row number, the index pandas writes) or rise, or fall, with every row (an id in
-  file order, a sequence number); or
-- it holds text (not booleans) with a different value in at least NEARLY_UNIQUE of its rows (a
-  name, an id, a free-text note).
+- it holds whole numbers, each once, that
+  - count the rows (a run such as 0 to n-1 or 1 to n, in any order: a row number, the index
+    pandas writes), or
+  - rise, or fall, with every row (an id in file order, a sequence number), or
+  - lie too close together to be all different by chance: n values drawn from fewer than
+    n^2 / (2 * REPEATS_EXPECTED) possible ones would repeat about REPEATS_EXPECTED times, so
+    values that never repeat there were given out one per row (ids with gaps, shuffled); or
+- it holds text with a different value in at least NEARLY_UNIQUE of its rows (a name, an id, a
+  free-text note).
 Measurements are kept: numbers with fractions never identify rows, and neither do whole numbers
-that repeat, or that are all different but neither a run nor in file order (incomes, counts).
+that repeat, or that are all different over a wide range and in no order (incomes in dollars).
 Dates are not screened here: the date rule (data.dates) decides about them.
 """
 
@@ -22,10 +26,12 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from ..kinds import NUMERIC
-from .infer import is_booleans
 
 MIN_VALUES = 20
 NEARLY_UNIQUE = 0.9
+# Distinct whole numbers this dense are ids (see above): by chance they would repeat about this
+# many times (the chance of no repeat at all is then below 1 in 20,000).
+REPEATS_EXPECTED = 10
 # What pandas names a column whose header cell is empty.
 NO_HEADER = re.compile(r"Unnamed: \d+")
 
@@ -42,7 +48,7 @@ class ColumnRules:
 def identifier_reason(column: pd.Series, kind: str) -> str | None:
     """Why the column identifies rows, in a few words, or None when it does not."""
     present = column.dropna()
-    if len(present) < MIN_VALUES or is_booleans(column):
+    if len(present) < MIN_VALUES:  # booleans then never qualify: two values repeat
         return None
     distinct = int(present.nunique())
     if NO_HEADER.fullmatch(str(column.name)) and distinct == len(present):
@@ -55,16 +61,22 @@ def identifier_reason(column: pd.Series, kind: str) -> str | None:
 
 
 def sequence_reason(values: pd.Series) -> str | None:
-    """Why distinct numbers identify rows (a run, or in file order), or None."""
+    """Why distinct numbers identify rows (a run, in file order, or too dense), or None."""
     numbers = values if is_numeric_dtype(values) else pd.to_numeric(values, errors="coerce")
     if numbers.isna().any() or not (numbers == numbers.round()).all():
         return None
     low, high = int(numbers.min()), int(numbers.max())
-    if high - low == len(numbers) - 1:
+    count = len(numbers)
+    if high - low == count - 1:
         return f"the whole numbers {low:,} to {high:,}, each once: they count the rows"
     if numbers.is_monotonic_increasing or numbers.is_monotonic_decreasing:
         way = "rise" if numbers.is_monotonic_increasing else "fall"
         return f"whole numbers, each once, that {way} with every row"
+    if high - low + 1 < count**2 / (2 * REPEATS_EXPECTED):
+        return (
+            f"{count:,} whole numbers between {low:,} and {high:,}, each once: too close"
+            " together to be all different by chance"
+        )
     return None
 
 
