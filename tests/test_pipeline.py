@@ -270,7 +270,7 @@ BAD_SOURCES = {
     "missing": (None, "data.source: bad-missing.csv does not exist"),
     "not_a_table": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe" * 4, "not a readable CSV table"),
     "wrong_columns": ("a,b\n1,2\n", "lacks the column(s)"),
-    "typo_in_numbers": (HEADER + ROWS.replace("3.4,", "wide,", 1), "holds the non-numeric value 'wide'"),
+    "typo_in_numbers": (HEADER + ROWS.replace("3.4,", "wide,", 1), "holds numbers but also the text 'wide'"),
     "single_class": (HEADER + ROWS.replace("versicolor", "setosa"), "has a single class ('setosa')"),
     "empty": ("", "is empty"),
     "no_rows": (HEADER, "no rows"),
