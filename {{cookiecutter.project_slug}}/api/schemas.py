@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from {{ cookiecutter.module_name }}.kinds import Feature
+from {{ cookiecutter.module_name }}.kinds import Feature, date_number
 
 # The largest finite float32: tree models compare inputs as float32, where a larger number becomes
 # infinity. Refused for every model, so both runtimes answer the same.
@@ -44,9 +44,28 @@ def record_type(features: list[Feature]) -> Any:
                 f" {', '.join(FIELD_TYPES)}"
             )
         field_type = FIELD_TYPES[feature.dtype]
+        if feature.date_format is not None:
+            field_type = date_field(feature.date_format)
         # null where the model imputes a missing value; the key itself is always required.
         fields[feature.name] = field_type | None if feature.nullable else field_type
     return strict_dict("Record", fields)
+
+
+def date_field(date_format: str) -> Any:
+    """A date, sent as text written as in training; validated into the model's number of days
+    (kinds.date_number), so a malformed date is a 422 naming the field."""
+
+    def to_days(text: str) -> float:
+        try:
+            return date_number(text, date_format)
+        except ValueError:
+            raise ValueError(f"expected a date written {date_format}") from None
+
+    return Annotated[
+        str,
+        Field(strict=True, max_length=100, description=f"a date written {date_format}"),
+        AfterValidator(to_days),
+    ]
 
 
 def predict_request_type(features: list[Feature], max_batch_size: int) -> Any:
@@ -123,6 +142,11 @@ class FeatureInfo(BaseModel):
         " encoded as none of them); null for numeric features or too many to list.",
     )
     nullable: bool = Field(description="null is accepted: the model imputes a missing value.")
+    date_format: str | None = Field(
+        None,
+        description="A date's: how the text a request sends is written (a strptime format such"
+        " as %Y-%m-%d, or ISO 8601); the model takes it as days since 1970-01-01.",
+    )
 
 
 class Metadata(BaseModel):

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import support
-from hydra.errors import HydraException
 
 from {{ cookiecutter.module_name }}.config import compose, load_params, to_params_yaml, write_params
 from {{ cookiecutter.module_name }}.data import TableSchema
@@ -71,7 +70,7 @@ def test_shipped_params_yaml_is_the_composition_of_configs() -> None:
 
 
 def test_an_unknown_option_is_refused() -> None:
-    with pytest.raises(HydraException, match="model/nope"):
+    with pytest.raises(PipelineError, match=r"model=nope: there is no configs/model/nope\.yaml"):
         compose(["model=nope"], config_dir=CONFIG_DIR)
 
 

@@ -114,7 +114,7 @@ def test_the_offending_non_numeric_value_is_named(mixed_frame: pd.DataFrame) -> 
     bad.loc[17, "age"] = "unknown"
     with pytest.raises(
         PipelineError,
-        match=r"'age' holds numbers but holds the non-numeric value 'unknown' \(row 18",
+        match=r"'age' holds numbers but also the text 'unknown' \(1 cell, the first in row 18",
     ):
         prepare(bad, "label")
     with pytest.raises(PipelineError, match="declared numeric"):
@@ -190,14 +190,14 @@ def test_categories_are_held_once_each_however_many_rows(
 def test_a_large_csv_is_read_in_chunks_saying_how_many_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from {{ cookiecutter.module_name }} import data
+    from {{ cookiecutter.module_name }}.data import read
 
     path = tmp_path / "big.csv"
     support.mixed_frame(rows=50).to_csv(path, index=False)
     whole = load_source(str(path))
     assert capsys.readouterr().err == ""  # a small file: one read, no progress lines
-    monkeypatch.setattr(data, "LARGE_FILE_BYTES", 1)
-    monkeypatch.setattr(data, "CHUNK_ROWS", 20)
+    monkeypatch.setattr(read, "LARGE_FILE_BYTES", 1)
+    monkeypatch.setattr(read, "CHUNK_ROWS", 20)
     chunked = load_source(str(path))
     pd.testing.assert_frame_equal(chunked, whole)
     lines = capsys.readouterr().err.splitlines()

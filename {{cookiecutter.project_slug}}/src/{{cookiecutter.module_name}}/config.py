@@ -34,10 +34,55 @@ def compose(
 
     if not (config_dir / f"{config_name}.yaml").is_file():
         raise PipelineError(f"no {config_name}.yaml in {config_dir}: run from the project root.")
+    from hydra.errors import MissingConfigException
+
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base=None):
-        cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
+        try:
+            cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
+        except MissingConfigException as error:
+            group, _, choice = (error.missing_cfg_file or "").rpartition("/")
+            if not group or error.options is None:
+                raise
+            raise unknown_choice(group, choice, error.options, config_dir) from error
     OmegaConf.resolve(cfg)
     return cfg
+
+
+def unknown_choice(
+    group: str, choice: str, options: Sequence[str], config_dir: Path
+) -> PipelineError:
+    """A config group choice that has no file: one line naming the group and its choices."""
+    return PipelineError(
+        f"{group}={choice}: there is no {config_dir.name}/{group}/{choice}.yaml;"
+        f" the {group} choices are: {', '.join(sorted(options))}."
+    )
+
+
+def check_group_choices(overrides: Sequence[str], config_dir: Path = CONFIG_DIR) -> None:
+    """Refuse a command-line choice of a config group that has no file (`model=random_forst`),
+    sweeps included, in one line: Hydra's own message for it spans a dozen lines."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Glob
+    from hydra.errors import OverrideParseException
+
+    candidates = [arg for arg in overrides if "=" in arg and not arg.startswith("-")]
+    try:
+        parsed = OverridesParser.create().parse_overrides(candidates)
+    except OverrideParseException:
+        return  # not an override Hydra can read: Hydra says what is wrong with it
+    for override in parsed:
+        group, value = override.key_or_group, override.value()
+        folder = config_dir / group
+        # Hydra's own groups (hydra/launcher=...) are also found in installed plugins.
+        if group.startswith("hydra/") or not folder.is_dir() or isinstance(value, Glob):
+            continue
+        if override.is_delete() or value is None:
+            continue
+        sweep = override.is_sweep_override()
+        for choice in override.sweep_string_iterator() if sweep else [str(value)]:
+            if not (folder / f"{choice}.yaml").is_file():
+                options = [path.stem for path in folder.glob("*.yaml")]
+                raise unknown_choice(group, choice, options, config_dir)
 
 
 def to_params_yaml(cfg: DictConfig) -> str:

@@ -24,6 +24,13 @@ def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
+def shown(value: Any) -> str:
+    """A value as a message shows it: a numpy number as the number (0.9167, not
+    np.float64(0.9167)), text in quotes."""
+    item = getattr(value, "item", None)  # numpy scalars; plain Python values have no .item
+    return repr(item() if callable(item) and not isinstance(value, str) else value)
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException

@@ -58,5 +58,8 @@ def describe_features(model: Any, x: pd.DataFrame, schema: TableSchema) -> list[
         if kind == CATEGORICAL:
             seen = sorted(set(x[name]) - {MISSING_CATEGORY})
             categories = seen if len(seen) <= MAX_LISTED_CATEGORIES else None
-        described.append(Feature(name, schema.dtypes[name], kind, categories, nullable[kind]))
+        date_format = schema.dates.get(name)
+        described.append(
+            Feature(name, schema.dtypes[name], kind, categories, nullable[kind], date_format)
+        )
     return described

@@ -1,12 +1,15 @@
 """The kinds of input column, and the one way a categorical value is spelt for the model.
 
-Training (data.py, features.py) and serving (the API, the batch CLI) both turn raw values into model
+Training (data/, features.py) and serving (the API, the batch CLI) both turn raw values into model
 inputs with the functions here, so a category is the same text on both sides. Light on purpose: no
 pandas or scikit-learn import, so the API's fast runtime does not load them.
 
     numeric      numbers (float or int); a missing one is NaN, imputed by the model's pipeline
     categorical  strings and booleans, and integers when declared in `data.kinds`; passed to the
                  model as text (see category_text), a missing one as MISSING_CATEGORY
+
+A date is a numeric feature with a `date_format`: requests send the date as text, and the model
+takes it as a number, the days since 1970-01-01 (see date_number).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 NUMERIC = "numeric"
@@ -25,6 +29,9 @@ KINDS = (NUMERIC, CATEGORICAL)
 MISSING_CATEGORY = ""
 # The JSON types a request may carry for a feature, recorded at training time.
 JSON_TYPES = ("float", "int", "str", "bool")
+# The date_format of dates read from a date-typed column (Parquet): sent as ISO 8601 text.
+ISO_8601 = "ISO 8601"
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ class Feature:
     categories: a categorical feature's values seen in training (others are accepted: the
         one-hot encoder ignores them); None for numeric features.
     nullable: the model imputes a missing value (null in a request).
+    date_format: for a date, how a request writes it (a strptime format such as %Y-%m-%d, or
+        ISO_8601); the model takes it as a number (date_number). None for every other feature.
     """
 
     name: str
@@ -43,6 +52,7 @@ class Feature:
     kind: str = ""  # default: numeric for float and int, categorical for str and bool
     categories: list[str] | None = None
     nullable: bool = False
+    date_format: str | None = None
 
     def __post_init__(self) -> None:
         if not self.kind:  # frozen: set once, here
@@ -71,6 +81,27 @@ def category_text(value: Any) -> str:
 def numeric_value(value: Any) -> float:
     """A numeric value as the model's float: None is missing (NaN, which the pipeline imputes)."""
     return math.nan if value is None else float(value)
+
+
+def date_number(value: Any, date_format: str) -> float:
+    """A date (or a date and time) as the model's number: days since 1970-01-01 UTC, a time of day
+    as a fraction of a day; a date without a time zone is taken as UTC. None is missing (NaN);
+    text that does not match date_format raises ValueError."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        if date_format == ISO_8601:
+            moment = datetime.fromisoformat(text)
+        else:
+            moment = datetime.strptime(text, date_format)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - EPOCH) / timedelta(days=1)
 
 
 def value_converter(kind: str) -> Callable[[Any], Any]:

@@ -67,6 +67,13 @@ def is_url(source: str) -> bool:
     return urlparse(source).scheme in ("http", "https")
 
 
+def one_character(value: str | None) -> str | None:
+    """A CSV delimiter: one character."""
+    if value is not None and len(value) != 1:
+        raise ValueError(f'must be one character, for example ";" or "\\t" (a tab), not {value!r}')
+    return value
+
+
 class DataParams(Section):
     name: str = Field(min_length=1)
     source: str = Field(min_length=1)
@@ -75,6 +82,14 @@ class DataParams(Section):
     features: list[str] | None = Field(None, min_length=1)
     kinds: dict[str, Kind] = Field(default_factory=dict)
     test_size: float = Field(0.2, gt=0, lt=1)
+    # With inferred features: leave out the columns that identify rows (data/screen.py), or keep.
+    identifiers: Literal["drop", "keep"] = "drop"
+    # Dates: a numeric feature, the days since 1970-01-01; or left out of inferred features.
+    dates: Literal["days", "drop"] = "days"
+    # Cell values that mean "missing" (besides an empty cell), for example [unknown, "?", -999].
+    missing_values: list[str | float] = Field(default_factory=list)
+    # The CSV delimiter; null: from the file name (.csv comma, .tsv tab, .txt guessed).
+    delimiter: Annotated[str | None, AfterValidator(one_character)] = None
 
 
 class PreprocessingParams(Section):

@@ -3,7 +3,7 @@
     python -m {{ cookiecutter.module_name }}.predict data/new.csv predictions.csv [--model-dir models]
 
 Reads the pipeline's model artifact (artifacts.py) only: no MLflow, Hydra or DVC needed. Values are
-turned into model inputs exactly as the data stage did for training (data.py, kinds.py).
+turned into model inputs exactly as the data stage did for training (data/, kinds.py).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pandas as pd
 
 from . import files
 from .artifacts import ArtifactError, ModelMeta, load_artifacts
-from .data import as_categories, as_numbers, load_source
-from .errors import PipelineError, exit_on_error
+from .data import as_categories, as_dates, as_numbers, load_source
+from .errors import PipelineError, exit_on_error, shown
 from .kinds import NUMERIC
 
 
@@ -32,11 +32,13 @@ def model_inputs(meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
     for feature in meta.features:
         column = frame[feature.name]
         if feature.kind == NUMERIC:
-            values = as_numbers(column)
+            fmt = feature.date_format
+            values = as_numbers(column) if fmt is None else as_dates(column, fmt)
             text = column[values.isna() & column.notna()]
             if len(text):
+                wanted = "numbers" if fmt is None else f"dates written {fmt}, as in training"
                 raise PipelineError(
-                    f"column {feature.name!r} must hold numbers, not {text.iloc[0]!r}"
+                    f"column {feature.name!r} must hold {wanted}, not {shown(text.iloc[0])}"
                     f" (row {int(text.index[0]) + 1})."
                 )
         else:

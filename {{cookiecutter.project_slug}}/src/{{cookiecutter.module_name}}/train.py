@@ -5,13 +5,14 @@
     python -m {{ cookiecutter.module_name }}.train -m model=random_forest,logistic_regression   # a sweep
     python -m {{ cookiecutter.module_name }}.train -m hydra/launcher=parallel model.estimator.n_estimators=50,200
 
-The DVC `train` stage calls train() on params.yaml (see stages.py) and writes models/. A Hydra run
+The DVC `train` stage calls train() on params.yaml (see stages/) and writes models/. A Hydra run
 instead writes its data and model under its own output directory, so it never touches the files
 DVC tracks; every run, in both cases, is logged to MLflow.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import replace
@@ -31,7 +32,7 @@ from .artifacts import (
     stage_artifacts,
     write_lineage,
 )
-from .config import from_config
+from .config import check_group_choices, from_config
 from .data import load_schema, prepare_data, read_split
 from .errors import exit_on_error
 from .evaluate import PRIMARY_METRIC, score
@@ -196,5 +197,13 @@ def main(cfg: DictConfig) -> float:
     return meta.metrics[primary]
 
 
-if __name__ == "__main__":
+@exit_on_error
+def run_command_line() -> None:
+    """`python -m {{ cookiecutter.module_name }}.train ...`: a misspelt config group choice stops in one line
+    before Hydra starts (Hydra's own message spans a dozen)."""
+    check_group_choices(sys.argv[1:], PROJECT_ROOT / "configs")
     main()
+
+
+if __name__ == "__main__":
+    run_command_line()

@@ -96,6 +96,7 @@ def test_metadata_lists_kinds_and_categories(mixed: tuple[TestClient, SavedModel
         "kind": "categorical",
         "categories": ["Lyon", "Nice", "Paris"],
         "nullable": True,
+        "date_format": None,
     }
     assert features["member"]["dtype"] == "bool" and features["income"]["kind"] == "numeric"
     schema = client.get("/openapi.json").json()["components"]["schemas"]["Record"]["properties"]
