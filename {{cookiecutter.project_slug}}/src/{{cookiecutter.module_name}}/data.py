@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -47,6 +47,10 @@ class TableSchema:
     features: list[str]
     kinds: dict[str, str]  # feature -> NUMERIC or CATEGORICAL
     dtypes: dict[str, str]  # feature -> "float", "int", "str" or "bool": what a request sends
+    # What the data stage did with the rows (the report shows it): how many it read from
+    # data.source, and how many of those it dropped for lacking a target. None: not recorded.
+    rows_read: int | None = None
+    rows_without_target: int | None = None
 
     @property
     def categorical(self) -> list[str]:
@@ -380,9 +384,10 @@ def prepare_data(params: Params) -> None:
     raw = load_source(data.source)
     frame, schema, dropped = prepare(raw, data.target, data.features, data.kinds, data.task)
     train_rows, test_rows = split_rows(frame, schema, data.test_size, params.seed)
+    read = len(raw)
+    schema = replace(schema, rows_read=read, rows_without_target=dropped)
     # Every check has passed. Each table is written, then let go, before the next one is made:
     # a large source is never in memory in four copies at once.
-    read = len(raw)
     files.write_csv(Path(paths.raw), raw)
     del raw
     files.write_csv(Path(paths.train), take(frame, train_rows))
