@@ -9,8 +9,8 @@ a small model: support.shrink) and write the task's metrics{% if cookiecutter.in
 schema's features and answers rows of the table as the model does{% endif %}.
 
 A table of more than SAMPLE_ROWS rows is tested on a seeded sample of them (every class kept), so
-these tests stay fast; `make repro` runs the whole table. docs/your-own-data.md says how to add tests
-of your own.
+these tests stay fast; `make repro` runs the whole table. docs/your-own-data.md says how to add
+tests of your own.
 """
 
 from __future__ import annotations
