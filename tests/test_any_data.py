@@ -117,6 +117,12 @@ def assert_green_on_own_data(project: Path, task: str, outcomes: dict[str, str])
     selected = [test for test in outcomes if "test_selected_config" in test]
     assert len(selected) >= 7, selected  # the contract's tests ran on the user's data (the API's included)
     assert sh("git status --porcelain -- tests", project).stdout == "", "a test was edited"
+    if WITH_ID_DATE_AND_SPACED_NAME:  # the rules: ids left out, dates never one category per day
+        kinds = schema["kinds"]
+        assert "listing_id" not in kinds and kinds.get("listed_on") != "categorical", kinds
+        # The spaced name survives the ONNX export (a forest regressor's float32 sums may miss parity).
+        if task == "classification":
+            assert (project / "models/model.onnx").is_file()
 
 
 def test_make_test_passes_on_a_mixed_type_regression_table(project: Path, tmp_path: Path) -> None:
