@@ -8,8 +8,10 @@ Only the second commit trains.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -106,8 +108,16 @@ def test_make_report_shows_the_models_metrics_plots_and_mlflow_run(project: Path
     compared = page.split("## Experiments compared", 1)[1]
     assert f"| MLflow | baseline ({lineage['run_id'][:8]}) | {metrics['accuracy']:.6g} |" in compared
     assert f"| DVC | main | {metrics['accuracy']:.6g} |" in compared
-    # Writing the report leaves the lineage clean: its files are the pipeline's own writes.
+    # Writing the report leaves the lineage clean and changes no tracked file (the page is git-ignored).
     assert python(project, f"from {MODULE}.tracking import git_state; print(git_state()[1])").strip() == "False"
+    assert sh("git status --porcelain --untracked-files=all", project).stdout == ""
+    # Its files get the permissions any file of the user gets (the umask's), not a private 0600.
+    umask = os.umask(0)
+    os.umask(umask)
+    written = [project / "docs/report.md", project / "reports/report.html", *(project / "docs/report").glob("*.png")]
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in written} == {
+        path.name: 0o666 & ~umask for path in written
+    }
 
 
 def test_make_docs_includes_the_report(project: Path) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import shutil
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ import pandas as pd
 import yaml
 
 from {{ cookiecutter.module_name }}.config import compose
-from {{ cookiecutter.module_name }}.params import Params, parse_params
+from {{ cookiecutter.module_name }}.params import Params, is_url, parse_params
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "configs"
@@ -55,33 +58,98 @@ def mixed_frame(rows: int = 200, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
+# The shipped example the tests pin, whatever configs/config.yaml selects: each test of the
+# pipeline's behaviour runs on the iris classifier (or names another example, such as
+# `data=diabetes model=random_forest_regressor`). Your selection is tested by its contract, in
+# tests/test_selected_config.py.
+EXAMPLE: dict[str, str | None] = {"data": "iris", "model": "random_forest", "experiment": None}
+# Size settings of common estimators, and the value tests use: a fit in a fraction of a second.
+SMALL_MODEL = {"n_estimators": 5, "max_iter": 100, "iterations": 5, "num_boost_round": 5}
+
+
 def composed(*overrides: str) -> dict[str, Any]:
-    """The default composition plus overrides (a small forest), as plain data; paths relative."""
-    return copy.deepcopy(_composed(overrides))
+    """The shipped example (EXAMPLE) plus overrides, with a small model, as plain data.
+
+    An experiment preset among the overrides still selects its own data and model, as it would on
+    the user's configs. data.source is absolute; the other paths are relative.
+    """
+    raw = copy.deepcopy(_composed(example_config_dir(), overrides))
+    shrink(raw["model"]["estimator"], keep=overrides)
+    return raw
+
+
+def selected(*overrides: str) -> dict[str, Any]:
+    """The user's own selection (configs/config.yaml, as `make repro` composes it) plus overrides,
+    unshrunk. data.source is absolute; the other paths are relative."""
+    return copy.deepcopy(_composed(CONFIG_DIR, overrides))
+
+
+def shrink(estimator: dict[str, Any], keep: Sequence[str] = ()) -> None:
+    """Cap the estimator's size settings that SMALL_MODEL names, unless an override in keep sets
+    them: the same model, a fast fit."""
+    for name, small in SMALL_MODEL.items():
+        value = estimator.get(name, small)
+        if any(name in override for override in keep):
+            continue
+        if value is None or (isinstance(value, int) and value > small):
+            estimator[name] = small
 
 
 @functools.cache
-def _composed(overrides: tuple[str, ...]) -> dict[str, Any]:
+def _composed(config_dir: Path, overrides: tuple[str, ...]) -> dict[str, Any]:
     # Each Hydra composition costs about 0.1 s and the configs do not change during a test run:
     # compose each set of overrides once per process and hand out copies.
     from omegaconf import OmegaConf
 
-    cfg = compose(list(overrides), config_dir=CONFIG_DIR)
+    cfg = compose(list(overrides), config_dir=config_dir)
     raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]  # a mapping at the top
-    if "n_estimators" in raw["model"]["estimator"] and not any(
-        "n_estimators" in o for o in overrides
-    ):
-        raw["model"]["estimator"]["n_estimators"] = 5
-    if not Path(raw["data"]["source"]).is_absolute():
-        raw["data"]["source"] = str(PROJECT_ROOT / raw["data"]["source"])
+    source = raw["data"]["source"]
+    if not is_url(source) and not Path(source).is_absolute():
+        raw["data"]["source"] = str(PROJECT_ROOT / source)
     return raw
+
+
+_example_configs: list[tempfile.TemporaryDirectory[str]] = []
+
+
+@functools.cache
+def example_config_dir() -> Path:
+    """A copy of configs/ whose config.yaml selects EXAMPLE (once per test process)."""
+    _example_configs.append(tempfile.TemporaryDirectory(prefix="example-configs-"))
+    target = Path(_example_configs[-1].name) / "configs"
+    shutil.copytree(CONFIG_DIR, target)
+    select_example(target)
+    return target
+
+
+def select_example(config_dir: Path) -> None:
+    """Rewrite config_dir/config.yaml to select EXAMPLE's groups; the rest of it stays.
+
+    The defaults list is where the user selects, so a preset's `override /data: ...` still wins
+    over it, as it does over the user's own selection.
+    """
+    path = config_dir / "config.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    defaults = []
+    for entry in raw["defaults"]:
+        if isinstance(entry, dict) and len(entry) == 1 and next(iter(entry)) in EXAMPLE:
+            group = next(iter(entry))
+            entry = {group: EXAMPLE[group]}
+        defaults.append(entry)
+    raw["defaults"] = defaults
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
 
 def params(tmp_path: Path, *overrides: str) -> Params:
     """Checked params of composed(*overrides) with every path under tmp_path."""
-    checked = parse_params(composed(*overrides))
-    moved = {name: str(tmp_path / value) for name, value in checked.paths}
-    return checked.model_copy(update={"paths": checked.paths.model_copy(update=moved)})
+    return checked(composed(*overrides), tmp_path)
+
+
+def checked(raw: dict[str, Any], tmp_path: Path) -> Params:
+    """raw, checked, with every path under tmp_path."""
+    result = parse_params(raw)
+    moved = {name: str(tmp_path / value) for name, value in result.paths}
+    return result.model_copy(update={"paths": result.paths.model_copy(update=moved)})
 
 
 def write_params(path: Path, raw: dict[str, Any]) -> Path:

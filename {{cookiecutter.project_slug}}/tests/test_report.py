@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -125,6 +127,43 @@ def test_the_report_shows_the_metrics_plots_data_lineage_and_card(
     assert order == sorted(order)
     # The user's file is read, never written.
     assert out["card"].read_text(encoding="utf-8") == CARD
+
+
+def test_the_data_section_says_what_the_data_stage_did_with_the_rows(
+    classification: Params, tmp_path: Path
+) -> None:
+    page = report(classification, tmp_path)["md"].read_text(encoding="utf-8")
+    assert "The data stage read 150 rows, each with a target." in page and "dropped" not in page
+    # A table with rows that lack a target: the report counts what the data stage dropped.
+    source = tmp_path / "gaps.csv"
+    frame = support.mixed_frame(120).drop(columns="price")
+    frame.loc[[3, 50, 77], "label"] = None
+    frame.to_csv(source, index=False)
+    own = trained(
+        support.params(tmp_path / "gaps", "data=csv", f"data.source={source}", "data.target=label")
+    )
+    page = report(own, tmp_path / "gaps")["md"].read_text(encoding="utf-8")
+    assert "The data stage read 120 rows and dropped the 3 without a target." in page
+    assert table_value(page, "total") == "117"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o007])
+def test_written_files_get_the_permissions_the_umask_gives(
+    classification: Params, tmp_path: Path, umask: int
+) -> None:
+    """Files are written atomically, through a temporary file: it must not make them private."""
+    previous = os.umask(umask)
+    try:
+        pipeline = support.params(tmp_path / "pipeline")
+        prepare_data(pipeline)
+        written = [Path(path) for _, path in pipeline.paths if Path(path).is_file()]
+        out = report(classification, tmp_path)
+        written += [out["md"], out["html"], *(tmp_path / "docs" / "report").glob("*.png")]
+    finally:
+        os.umask(previous)
+    assert len(written) >= 8
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
 
 
 def test_unwritten_card_sections_are_marked(classification: Params, tmp_path: Path) -> None:

@@ -42,6 +42,8 @@ def run_sweep(
         f"hydra.sweep.dir={tmp_path / 'multirun'}",
         "hydra/job_logging=none",
         "hydra/hydra_logging=none",
+        # The shipped example, whatever configs/config.yaml selects.
+        *(f"{group}={name}" for group, name in support.EXAMPLE.items() if name),
         f"data.source={support.PROJECT_ROOT / 'data/external/iris.csv'}",
         f"mlflow.experiment={EXPERIMENT}",
         "mlflow.registered_model=null",

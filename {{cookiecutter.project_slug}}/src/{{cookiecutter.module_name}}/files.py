@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,14 +14,25 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call write(tmp) on a temporary file next to path, then rename it over path (what write
     returns is ignored)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = new_file_beside(path)
     try:
         write(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def new_file_beside(path: Path) -> Path:
+    """A new, empty file with a random name in path's directory, made as any file is: with the
+    permissions the umask leaves. (tempfile.mkstemp makes it private, 0600, and the rename would
+    pass that on to every file the pipeline writes.)"""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:  # taken by another writer: draw another name
+            continue
+        return tmp
 
 
 def write_text(path: Path, text: str) -> None:

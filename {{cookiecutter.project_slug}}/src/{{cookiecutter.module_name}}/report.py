@@ -228,12 +228,23 @@ def data_summary(inputs: Inputs) -> dict[str, str]:
     return {"rows": rows, "kinds": kinds, "missing": missing, "target": balance}
 
 
+def rows_note(schema: TableSchema) -> str:
+    """What the data stage did with the rows, as it recorded it in the schema."""
+    if schema.rows_read is None or schema.rows_without_target is None:
+        return ""  # a schema from before the data stage recorded it: say nothing rather than guess
+    if not schema.rows_without_target:
+        return f" The data stage read {schema.rows_read:,} rows, each with a target."
+    return (
+        f" The data stage read {schema.rows_read:,} rows and dropped the"
+        f" {schema.rows_without_target:,} without a target."
+    )
+
+
 def data_section(inputs: Inputs, summary: Mapping[str, str]) -> str:
     kind = "Classes" if inputs.schema.task == "classification" else "Range"
     return (
         f"## Data\n\n`{inputs.params.data.name}` (`{inputs.params.data.source}`), target"
-        f" `{inputs.schema.target}`, {inputs.schema.task}. Rows without a target were dropped"
-        " by the data stage.\n\n"
+        f" `{inputs.schema.target}`, {inputs.schema.task}.{rows_note(inputs.schema)}\n\n"
         f"### Rows\n\n{summary['rows']}\n### Features by kind\n\n{summary['kinds']}\n"
         f"### Missing values\n\n{summary['missing']}\n"
         f"### Target: {kind.lower()}\n\n{summary['target']}"

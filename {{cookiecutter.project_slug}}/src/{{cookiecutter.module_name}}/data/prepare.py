@@ -21,6 +21,7 @@ The rules, in the order they are applied (docs/your-own-data.md explains them):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -162,9 +163,10 @@ def prepare_data(params: Params) -> None:
         missing_values=data.missing_values,
     )
     train_rows, test_rows = split_rows(frame, schema, data.test_size, params.seed)
+    read = len(raw)
+    schema = replace(schema, rows_read=read, rows_without_target=dropped)
     # Every check has passed. Each table is written, then let go, before the next one is made:
     # a large source is never in memory in four copies at once.
-    read = len(raw)
     files.write_csv(Path(paths.raw), raw)
     del raw
     files.write_csv(Path(paths.train), take(frame, train_rows))

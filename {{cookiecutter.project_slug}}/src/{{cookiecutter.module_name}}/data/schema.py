@@ -24,6 +24,10 @@ class TableSchema:
     dates: dict[str, str] = field(default_factory=dict)
     # Columns the data stage left out of inferred features, and why (screen.py).
     left_out: dict[str, str] = field(default_factory=dict)
+    # What the data stage did with the rows (the report shows it): how many it read from
+    # data.source, and how many of those it dropped for lacking a target. None: not recorded.
+    rows_read: int | None = None
+    rows_without_target: int | None = None
 
     @property
     def categorical(self) -> list[str]:
