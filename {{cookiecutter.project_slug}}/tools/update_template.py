@@ -38,7 +38,7 @@ OURS_MARKER = "<<<<<<< this project"
 THEIRS_MARKER = ">>>>>>>"  # then "template <commit>"
 CONFLICT_START = re.compile(r"^<{7}(?: |$)", re.M)
 CONFLICT_END = re.compile(r"^>{7}(?: |$)", re.M)
-# cookiecutter's abbreviations, so TEMPLATE=gh:org/repo works as it does for cookiecutter.
+# cookiecutter's abbreviations: TEMPLATE=gh:org/repo works here as it does there.
 ABBREVIATIONS = {
     "gh": "https://github.com/{}.git",
     "gl": "https://gitlab.com/{}.git",
@@ -321,12 +321,14 @@ def merge_hunk(lines: list[str], hunk: Hunk, label: str) -> list[str]:
         end, ours, theirs = end - 1, ours[:-1], theirs[:-1]
     if not ours and not theirs:
         return lines  # the project already has the template's new lines
+    eol = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"  # the file's own line ending
     # A side's last line may lack its newline (end of file): the markers must start a line.
     sides = [
-        [*side[:-1], side[-1].rstrip("\r\n") + "\n"] if side else [] for side in (ours, theirs)
+        [*side[:-1], side[-1] if side[-1].endswith("\n") else side[-1] + eol] if side else []
+        for side in (ours, theirs)
     ]
-    conflict = [f"{OURS_MARKER}\n", *sides[0], "=======\n", *sides[1], f"{THEIRS_MARKER} {label}\n"]
-    return [*lines[:begin], *conflict, *lines[end:]]
+    conflict = [f"{OURS_MARKER}{eol}", *sides[0], f"======={eol}", *sides[1]]
+    return [*lines[:begin], *conflict, f"{THEIRS_MARKER} {label}{eol}", *lines[end:]]
 
 
 def merge_rejected_hunks(target: Path, rejected: Path, label: str) -> None:
@@ -340,8 +342,8 @@ def merge_rejected_hunks(target: Path, rejected: Path, label: str) -> None:
 
 def name_the_sides(path: Path, label: str) -> None:
     """git's three-way merge labels the sides `ours` and `theirs`: name them as merge_hunk does."""
-    text = re.sub(r"^<{7} ours$", OURS_MARKER, read(path), flags=re.M)
-    write(path, re.sub(r"^>{7} theirs$", f"{THEIRS_MARKER} {label}", text, flags=re.M))
+    text = re.sub(r"^<{7} ours(?=\r?$)", OURS_MARKER, read(path), flags=re.M)
+    write(path, re.sub(r"^>{7} theirs(?=\r?$)", f"{THEIRS_MARKER} {label}", text, flags=re.M))
 
 
 def split_lines(text: str) -> list[str]:
