@@ -1,9 +1,10 @@
 """Fuzz the served API with Schemathesis: generated and mutated requests from its own OpenAPI document.
 
-Three real servers of the session's trained project (read-only): the ONNX runtime, the scikit-learn
-fallback (a copy of models/ without model.onnx) and no model at all. Every answer must be a status the
-document lists for that operation, with the body and content type it documents; with a model, no answer
-may be a server error, valid requests must be served and invalid ones refused.
+Real servers of the session's trained project (read-only): the ONNX runtime, the scikit-learn fallback
+(a copy of models/ without model.onnx) and no model at all; then with API keys on, fuzzed with a key and
+without one. Every answer must be a status the document lists for that operation, with the body and
+content type it documents; with a model (and a key), no answer may be a server error, valid requests
+must be served and invalid ones refused; without a key, every operation behind one must refuse.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ EXAMPLES = 300
 SEED = 20240611  # reproducible in CI; run `st run` by hand with other seeds to explore further
 
 
-def fuzz(port: int, checks: list[str], workdir: Path) -> subprocess.CompletedProcess[str]:
+def fuzz(port: int, checks: list[str], workdir: Path, *options: str) -> subprocess.CompletedProcess[str]:
     """`st run` on the server's own document; its cache goes to workdir, not to the template."""
     return subprocess.run(
         [
@@ -43,6 +44,7 @@ def fuzz(port: int, checks: list[str], workdir: Path) -> subprocess.CompletedPro
             "--generation-database",
             "none",
             "--no-color",
+            *options,
         ],
         cwd=workdir,
         capture_output=True,
@@ -68,6 +70,28 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
         assert (status, metadata.get("runtime")) == ((503, None) if runtime == "no model" else (200, runtime))
         # Without a model every route but /health answers 503 by design (documented, as Schemathesis checks).
         result = fuzz(server.port, CONFORMANCE if runtime == "no model" else WITH_A_MODEL, tmp_path)
+    finally:
+        output = server.stop()
+    assert result.returncode == 0, f"{result.stdout[-12000:]}\n{result.stderr[-3000:]}"
+    assert "No issues found" in result.stdout, result.stdout[-12000:]
+    assert "Traceback" not in output, output[-6000:]
+
+
+KEY = "fuzz-" + "k" * 32
+
+
+@pytest.mark.parametrize("key", ["sent", "not sent"])
+def test_schemathesis_with_api_keys_on(trained_project: Path, tmp_path: Path, key: str) -> None:
+    """With API_KEYS set: fuzzed with a key, as above, and Schemathesis' `ignored_auth` check tries each
+    operation without it; fuzzed without a key, every refusal must be the 401 the document describes."""
+    server = start_server(trained_project, API_KEYS=KEY)
+    try:
+        status, _ = call(server.port, "GET", "/metadata")
+        assert status == 401
+        if key == "sent":
+            result = fuzz(server.port, [*WITH_A_MODEL, "ignored_auth"], tmp_path, "--header", f"X-API-Key: {KEY}")
+        else:
+            result = fuzz(server.port, [*CONFORMANCE, "not_a_server_error"], tmp_path)
     finally:
         output = server.stop()
     assert result.returncode == 0, f"{result.stdout[-12000:]}\n{result.stderr[-3000:]}"
