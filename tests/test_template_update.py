@@ -215,6 +215,8 @@ class Setup:
         for repo, commit in ((self.template, self.template_v1), (self.project, self.project_base)):
             git(repo, "reset", "--quiet", "--hard", commit)
             git(repo, "clean", "-d", "--force", "--quiet")
+        for tag in git(self.template, "tag", "--list").split():
+            git(self.template, "tag", "--delete", tag)
 
     def change_template(self, edits: dict[str, str]) -> str:
         """Replace or create template files (paths in the template's project directory); commit."""
@@ -379,6 +381,35 @@ def test_another_copy_of_the_template_and_hunks_without_history(fresh: Setup, tm
     assert f'"commit": "{copy_commit}"' in (project / ".cruft.json").read_text()
     assert git(project, "rev-parse", "HEAD").strip() == head
     assert git(fresh.template, "rev-parse", "HEAD").strip() == fresh.template_v1, "the recorded copy is unused"
+
+
+@pytest.mark.full
+def test_a_pinned_tag_holds_until_another_is_named_and_a_version_can_be_skipped(fresh: Setup) -> None:
+    """docs/template-updates.md's recipes: CHECKOUT=<tag> pins the project to the tag (later runs follow what
+    .cruft.json records), CHECKOUT=main unpins it, `cruft update --skip-update` skips a version."""
+    project, pipeline = fresh.project, "docs/pipeline.md"
+    tagged = fresh.change_template({pipeline: fresh.template_file(pipeline) + "\nFrom the tag.\n"})
+    git(fresh.template, "tag", "v1.1")
+    v2 = fresh.change_template({pipeline: fresh.template_file(pipeline) + "\nAfter the tag.\n"})
+
+    result = make_update(project, "CHECKOUT=v1.1", "SKIP_CHECKS=1")
+    assert result.returncode == 0, result.stdout + result.stderr  # clean, and no check ran to fail
+    assert "**Ready to commit** after review." in result.stdout
+    text = (project / pipeline).read_text()
+    assert "From the tag." in text and "After the tag." not in text
+    state = (project / ".cruft.json").read_text()
+    assert f'"commit": "{tagged}"' in state and '"checkout": "v1.1"' in state
+    commit_all(project, "Template v1.1")
+
+    result = make_update(project, "SKIP_CHECKS=1")
+    assert result.returncode == 0 and f"nothing new since {tagged[:10]}" in result.stdout, result.stdout
+
+    skipped = run([".venv/bin/cruft", "update", "--skip-update", "--checkout", "main"], cwd=project)
+    assert git(project, "status", "--porcelain") == " M .cruft.json\n", skipped.stdout
+    assert "After the tag." not in (project / pipeline).read_text()
+    commit_all(project, "Skip the template's v2")
+    result = make_update(project, "SKIP_CHECKS=1")
+    assert result.returncode == 0 and f"nothing new since {v2[:10]}" in result.stdout, result.stdout
 
 
 def workflow_step(project: Path, job: str, step_name: str) -> str:
