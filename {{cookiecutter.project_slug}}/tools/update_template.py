@@ -210,16 +210,25 @@ def run_cruft(template: str | None, checkout: str | None) -> str:
     command = [sys.executable, "-m", "cruft", "update", "--skip-apply-ask"]
     command += ["--template-path", template] if template else []
     command += ["--checkout", checkout] if checkout else []
-    result = subprocess.run(command, capture_output=True, text=True)
+    # Wide lines: cruft's error messages come from rich, which wraps them at the terminal's width.
+    wide = {**os.environ, "COLUMNS": "400"}
+    result = subprocess.run(command, capture_output=True, text=True, env=wide)
     output = result.stdout + result.stderr
     if result.returncode != 0 or "Traceback" in output:
         if git("status", "--porcelain", "--untracked-files=all").strip():
             # The tree was clean before: whatever is there now is cruft's, half done.
             git("reset", "--hard", "--quiet")
             git("clean", "-d", "--force", "--quiet")
-        last = [line for line in output.splitlines() if line.strip()][-1:] or ["no output"]
-        raise UpdateError(f"cruft could not update the project: {last[0].strip()}")
+        raise UpdateError(f"cruft could not update the project: {last_error(output)}")
     return output
+
+
+def last_error(output: str) -> str:
+    """The error cruft stopped on (its traceback's last entry, `Name: message`), on one line."""
+    lines = output.splitlines()
+    starts = [index for index, line in enumerate(lines) if re.match(r"[A-Z][\w.]*: ", line)]
+    tail = lines[starts[-1] :] if starts else [line for line in lines if line.strip()][-1:]
+    return " ".join(" ".join(tail).split()) or "no output"
 
 
 def changed_files() -> dict[str, str]:
