@@ -351,6 +351,16 @@ def test_a_dirty_working_tree_is_refused(fresh: Setup) -> None:
 
 
 @pytest.mark.full
+def test_a_template_that_cannot_be_reached_is_one_error_and_changes_nothing(fresh: Setup, tmp_path: Path) -> None:
+    result = make_update(fresh.project, f"TEMPLATE={tmp_path / 'nowhere'}")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1 and errors[0].startswith("ERROR: cruft could not update the project: "), result.stderr
+    assert "Failed to clone the repo" in errors[0] and "Traceback" not in result.stdout + result.stderr
+    assert git(fresh.project, "status", "--porcelain") == ""
+
+
+@pytest.mark.full
 def test_another_copy_of_the_template_and_hunks_without_history(fresh: Setup, tmp_path: Path) -> None:
     """TEMPLATE= takes a copy other than the one .cruft.json records. The project's history has lost the
     template's original lines (here: a repository made anew from the files): git cannot merge three ways,
