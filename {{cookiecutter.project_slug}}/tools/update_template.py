@@ -9,7 +9,8 @@ script makes what cruft leaves reviewable, and says what it is:
 * the files with conflict markers are listed;
 * `make lint` and `make test` run on the result (after `make init` when the dependencies changed);
 * a summary gives the template's old and new commits, the files changed, the files in conflict and
-  the checks' results. The exit status is 1 on a conflict or a failed check, else 0.
+  the checks' results. The exit status is 1 on a conflict or a failed check (or when the update
+  cannot run: one `ERROR:` line), else 0.
 
 Nothing is committed: review with `git status` and `git diff`, resolve, commit. A clean working
 tree is required before it starts, so every change it leaves is the update's.
@@ -90,7 +91,7 @@ class Outcome:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description="Bring the project up to date with its template.")
     parser.add_argument(
         "--template", help="the template's path or git URL (default: .cruft.json's)"
     )
@@ -246,7 +247,7 @@ def changed_files() -> dict[str, str]:
 def has_conflict(path: str) -> bool:
     try:
         text = read(Path(path))
-    except (UnicodeDecodeError, IsADirectoryError):
+    except (UnicodeDecodeError, OSError):  # a binary file, a link to a directory or to nothing
         return False
     return bool(CONFLICT_START.search(text) and CONFLICT_END.search(text))
 
