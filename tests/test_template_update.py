@@ -364,14 +364,15 @@ def test_a_template_that_cannot_be_reached_is_one_error_and_changes_nothing(fres
 def test_another_copy_of_the_template_and_hunks_without_history(fresh: Setup, tmp_path: Path) -> None:
     """TEMPLATE= takes a copy other than the one .cruft.json records. The project's history has lost the
     template's original lines (here: a repository made anew from the files): git cannot merge three ways,
-    cruft falls back to .rej files, and the command turns them into markers. SKIP_CHECKS=1 leaves lint and
-    tests out."""
+    cruft falls back to .rej files (ignored by git here), and the command turns them into markers.
+    SKIP_CHECKS=1 leaves lint and tests out."""
     own_readme(fresh.project)
     project = tmp_path / "project"
     shutil.copytree(fresh.project, project, ignore=shutil.ignore_patterns(".git", ".venv"), symlinks=True)
     (project / ".venv").symlink_to(fresh.project / ".venv")
     git(project, "init", "--quiet", "--initial-branch=main")
-    (project / ".git" / "info" / "exclude").write_text(".venv\n")
+    # *.rej as many people's global gitignore lists it: the command must find those files all the same.
+    (project / ".git" / "info" / "exclude").write_text(".venv\n*.rej\n")
     head = commit_all(project, "The project, without its history")
     copy = tmp_path / "template-copy"
     git(tmp_path, "clone", "--quiet", str(fresh.template), str(copy))

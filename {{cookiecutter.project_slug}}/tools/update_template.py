@@ -121,6 +121,7 @@ def update(template: str | None, checkout: str | None, *, checks: bool) -> Outco
     ref = checkout or state.get("checkout")
     old_commit = state["commit"]
     print(f"Updating from {source} ({ref or 'its default branch'}), now at {short(old_commit)}")
+    rejects_before = rejected_hunk_files()
     cruft_output = run_cruft(source if template else None, ref)
     changed = changed_files()
     if not changed:
@@ -128,7 +129,7 @@ def update(template: str | None, checkout: str | None, *, checks: bool) -> Outco
         return None
     new_commit = read_state()["commit"]
     label = f"template {short(new_commit)}"
-    for rejected in [path for path in changed if path.endswith(".rej")]:
+    for rejected in rejected_hunk_files() - rejects_before:
         merge_rejected_hunks(Path(rejected[: -len(".rej")]), Path(rejected), label)
         Path(rejected).unlink()
     # git's three-way merge stages what it applies and leaves conflicts unmerged in the index,
@@ -242,6 +243,13 @@ def changed_files() -> dict[str, str]:
         kind = next((kinds[code] for code in status if code in kinds), "modified")
         changed[path] = kind
     return dict(sorted(changed.items()))
+
+
+def rejected_hunk_files() -> set[str]:
+    """The `*.rej` files in the tree, ignored ones too (a global gitignore often lists them)."""
+    # Without --exclude-standard: untracked and ignored files; --directory: .venv/ as one entry.
+    listed = git("ls-files", "--others", "--directory", "-z").split("\0")
+    return {path for path in listed if path.endswith(".rej")}
 
 
 def has_conflict(path: str) -> bool:
