@@ -60,6 +60,7 @@ TARGET_COVERAGE: dict[str, str] = {
     "build-image": "test_image.py::image",
     "run-image": "test_image.py::container",
     "push-image": "test_image.py::test_make_push_image_pushes_the_built_tag",
+    "update-template": "test_template_update.py::test_update_applies_changes_marks_conflicts_and_runs_the_checks",
 }
 
 VENV_MESSAGE = "Run 'make init' first."
@@ -216,7 +217,10 @@ def baked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_workflows_validate_against_the_github_schema(baked: dict[str, Path], variant: str) -> None:
     project = baked[variant]
     files = sorted((project / ".github" / "workflows").glob("*.yml"))
-    assert [f.name for f in files] == (["ci.yml", "publish.yml"] if variant == "api" else ["ci.yml"])
+    expected = (
+        ["ci.yml", "publish.yml", "template-update.yml"] if variant == "api" else ["ci.yml", "template-update.yml"]
+    )
+    assert [f.name for f in files] == expected
     result = run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, files)],
         cwd=project,

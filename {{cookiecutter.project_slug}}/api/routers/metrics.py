@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from api.metrics import Metrics
@@ -11,7 +10,19 @@ from api.metrics import Metrics
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+# The answer's media type is documented here rather than by a response class: FastAPI gives the
+# route's class media type to every response it documents, and the 401 the API key check answers
+# (when API_KEYS is set) is JSON like every error, not text.
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The metrics, in Prometheus' text format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics(request: Request) -> Response:
     """Requests by route and status, their latency, predictions served and the model's name and
     version, in Prometheus' text format (added up over all workers)."""

@@ -103,6 +103,25 @@ def test_openapi_shows_the_security_schemes_on_protected_routes_only(keyed: Test
         assert "security" not in schema["paths"][path]["get"]
 
 
+def test_every_refusal_is_sent_as_the_document_describes_it(keyed: TestClient) -> None:
+    """Each operation behind a key answers 401 without one, in a media type its document lists for
+    that answer (the JSON error, whatever the operation's own answers are: /metrics is text)."""
+    schema = keyed.get("/openapi.json").json()
+    protected = [
+        (path, method)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "security" in operation
+    ]
+    assert {("/predict", "post"), ("/metadata", "get"), ("/metrics", "get")} <= set(protected)
+    for path, method in protected:
+        response = keyed.request(method.upper(), path)
+        assert response.status_code == 401, path
+        documented = schema["paths"][path][method]["responses"]["401"]["content"]
+        assert response.headers["content-type"].split(";")[0] in documented, (path, documented)
+        assert response.json()["detail"].startswith("missing API key")
+
+
 def test_the_key_check_is_a_single_dependency() -> None:
     # FastAPI solves every dependency for every request: the two schemes as sub-dependencies of
     # the check cost about 20 us per request, more than the rest of the check.
