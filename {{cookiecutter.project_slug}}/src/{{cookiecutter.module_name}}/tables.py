@@ -25,6 +25,14 @@ def cell(value: Any, limit: int | None = None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
+def literal(text: str) -> str:
+    """Text (a column name) shown as written in Markdown: no emphasis, link, code or HTML in it."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for special in "\\`*_[]":
+        text = text.replace(special, "\\" + special)
+    return text
+
+
 def markdown_table(
     headers: Sequence[str], rows: Sequence[Sequence[Any]], limit: int | None = None
 ) -> str:
