@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -26,7 +27,7 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from . import files
 from .errors import PipelineError, first_line
-from .kinds import CATEGORICAL, MISSING_CATEGORY, NUMERIC, category_text
+from .kinds import CATEGORICAL, MISSING_CATEGORY, NUMERIC, CategoryRule, category_text
 from .params import Params, is_url
 
 # A text column is taken for a numeric one with typos when at least this share of it are numbers.
@@ -47,6 +48,9 @@ class TableSchema:
     features: list[str]
     kinds: dict[str, str]  # feature -> NUMERIC or CATEGORICAL
     dtypes: dict[str, str]  # feature -> "float", "int", "str" or "bool": what a request sends
+    # How category text was normalised (kinds.CategoryRule as a dict; empty: not at all): training
+    # records it with the model, so serving applies the same.
+    normalize_categories: dict[str, Any] = field(default_factory=dict)
 
     @property
     def categorical(self) -> list[str]:
@@ -209,15 +213,17 @@ def as_numbers(column: pd.Series) -> pd.Series:
     return values
 
 
-def as_categories(column: pd.Series) -> pd.Series:
-    """A categorical feature as the model's text (kinds.category_text); missing -> "".
+def as_categories(column: pd.Series, rule: CategoryRule | None = None) -> pd.Series:
+    """A categorical feature as the model's text (kinds.category_text, then the data config's
+    normalisation when a rule is given); missing -> "".
 
     Each distinct value is converted once and every cell points at its text: a million rows of a
     few categories cost a million pointers, not a million strings.
     """
     codes, distinct = pd.factorize(column, use_na_sentinel=True)
     # Code -1 (missing) picks the last one.
-    texts = np.array([*map(category_text, distinct), MISSING_CATEGORY], dtype=object)
+    to_text = category_text if rule is None else rule.converter()
+    texts = np.array([*map(to_text, distinct), MISSING_CATEGORY], dtype=object)
     return pd.Series(texts[codes], index=column.index, name=column.name, dtype=object)
 
 
@@ -253,8 +259,12 @@ def prepare(
     features: Sequence[str] | None = None,
     kinds: Mapping[str, str] | None = None,
     task: str = "classification",
+    categories: CategoryRule | None = None,
 ) -> tuple[pd.DataFrame, TableSchema, int]:
-    """The model-ready table, what was decided about it, and how many rows lacked a target."""
+    """The model-ready table, what was decided about it, and how many rows lacked a target.
+
+    categories: how categorical features' text is normalised (data.normalize_categories).
+    """
     # Columns are read from frame by name: no copy of a large table to select them.
     names = feature_columns(frame, features, target)
     unknown = sorted(set(kinds or {}) - set(names))
@@ -275,13 +285,16 @@ def prepare(
     dtypes = {name: json_type(selected[name], resolved_kinds[name]) for name in names}
     task = resolve_task(selected[target], task)
     columns = {
-        name: as_numbers(selected[name]) if kind == NUMERIC else as_categories(selected[name])
+        name: as_numbers(selected[name])
+        if kind == NUMERIC
+        else as_categories(selected[name], categories)
         for name, kind in resolved_kinds.items()
     }
     label = selected[target]
     columns[target] = as_categories(label) if task == "classification" else as_numbers(label)
     typed = pd.DataFrame(columns, index=selected.index, copy=False)  # the columns are new already
-    return typed, TableSchema(target, task, names, resolved_kinds, dtypes), dropped
+    rule = asdict(categories) if categories is not None else {}
+    return typed, TableSchema(target, task, names, resolved_kinds, dtypes, rule), dropped
 
 
 def split(
@@ -378,7 +391,8 @@ def prepare_data(params: Params) -> None:
     """
     data, paths = params.data, params.paths
     raw = load_source(data.source)
-    frame, schema, dropped = prepare(raw, data.target, data.features, data.kinds, data.task)
+    rule = CategoryRule(**data.normalize_categories.model_dump())
+    frame, schema, dropped = prepare(raw, data.target, data.features, data.kinds, data.task, rule)
     train_rows, test_rows = split_rows(frame, schema, data.test_size, params.seed)
     # Every check has passed. Each table is written, then let go, before the next one is made:
     # a large source is never in memory in four copies at once.

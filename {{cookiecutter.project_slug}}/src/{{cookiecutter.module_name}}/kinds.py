@@ -6,7 +6,8 @@ pandas or scikit-learn import, so the API's fast runtime does not load them.
 
     numeric      numbers (float or int); a missing one is NaN, imputed by the model's pipeline
     categorical  strings and booleans, and integers when declared in `data.kinds`; passed to the
-                 model as text (see category_text), a missing one as MISSING_CATEGORY
+                 model as text (see category_text), a missing one as MISSING_CATEGORY, after the
+                 normalisation the data config chose (CategoryRule: surrounding spaces, case)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ KINDS = (NUMERIC, CATEGORICAL)
 MISSING_CATEGORY = ""
 # The JSON types a request may carry for a feature, recorded at training time.
 JSON_TYPES = ("float", "int", "str", "bool")
+CASES = ("keep", "lower")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,41 @@ class Feature:
         return cls(**raw)
 
 
+@dataclass(frozen=True)
+class CategoryRule:
+    """How category text is normalised, alike in training and serving (data.normalize_categories).
+
+    strip: drop surrounding white space (" Paris " is "Paris"; a value of spaces only is missing).
+    case: "keep" ("Paris" and "paris" are two categories) or "lower" (both are "paris").
+    The default does nothing: what a model trained before the setting existed did.
+    """
+
+    strip: bool = False
+    case: str = "keep"
+
+    def __post_init__(self) -> None:
+        if self.case not in CASES:
+            raise ValueError(f"case must be one of {', '.join(CASES)}, not {self.case!r}")
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CategoryRule:
+        return cls(**raw)
+
+    def converter(self) -> Callable[[Any], str]:
+        """value -> the model's text for a categorical feature under this rule."""
+        if not self.strip and self.case == "keep":
+            return category_text
+        strip, lower = self.strip, self.case == "lower"
+
+        def normalised(value: Any) -> str:
+            text = category_text(value)
+            if strip:
+                text = text.strip()
+            return text.lower() if lower else text
+
+        return normalised
+
+
 def category_text(value: Any) -> str:
     """A categorical value as the model's text: 3, 3.0 and "3" are one category; None is missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -73,6 +110,8 @@ def numeric_value(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def value_converter(kind: str) -> Callable[[Any], Any]:
+def value_converter(kind: str, rule: CategoryRule | None = None) -> Callable[[Any], Any]:
     """How one value of a feature of this kind becomes the model's input (one record at a time)."""
-    return numeric_value if kind == NUMERIC else category_text
+    if kind == NUMERIC:
+        return numeric_value
+    return category_text if rule is None else rule.converter()

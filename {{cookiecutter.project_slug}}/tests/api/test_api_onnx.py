@@ -54,11 +54,13 @@ def test_an_unloadable_export_falls_back_to_scikit_learn(
     save_artifacts(forest_model.estimator, replace(forest_model.meta, artifacts={}), model_dir)
     (model_dir / ONNX_FILE).write_bytes(b"not an onnx model")
     with TestClient(create_app(settings_for(model_dir))) as client:
-        assert client.get("/metadata").json()["runtime"] == "scikit-learn"
+        metadata = client.get("/metadata").json()
         sample = iris_xy()[0].iloc[[0, 75]]
         body = client.post("/predict", json={"records": records(sample.to_numpy())}).json()
+    assert metadata["runtime"] == "scikit-learn"
+    assert metadata["runtime_reason"].startswith("model.onnx could not be loaded")
     assert body["predictions"] == forest_model.estimator.predict(sample).tolist()
-    assert "serving scikit-learn" in caplog.text
+    assert "Serving the scikit-learn model" in caplog.text
 
 
 def test_an_export_that_is_not_the_checked_one_is_refused(
