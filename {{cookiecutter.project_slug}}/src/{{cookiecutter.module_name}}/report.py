@@ -200,9 +200,7 @@ def data_summary(inputs: Inputs) -> dict[str, str]:
             else (column == MISSING_CATEGORY).sum()
         )
         if count:
-            missing_rows.append(
-                [literal(name), schema.kinds[name], count, share(count, len(both))]
-            )
+            missing_rows.append([literal(name), schema.kinds[name], count, share(count, len(both))])
     missing = (
         markdown_table(["Feature", "Kind", "Missing", "Share"], missing_rows)
         if missing_rows
