@@ -5,6 +5,8 @@ as the data config says, in training and in everything that serves the model."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +60,9 @@ def trained_awkward(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "data.normalize_categories.case=lower",
     )
     prepare_data(params)
-    train(params, track=False)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        train(params, track=False)
+    (root / "train.out").write_text(printed.getvalue(), encoding="utf-8")
     evaluate.run(params)
     write_report(params, root / "report.md", root / "report.html", root / "card.md", runs=None)
     return root
@@ -70,6 +74,8 @@ def test_training_keeps_the_onnx_export_and_records_the_input_names(trained_awkw
     assert {f.name for f in meta.features} == names
     assert (trained_awkward / "models" / ONNX_FILE).is_file() and meta.onnx_skipped is None
     assert meta.onnx_inputs is not None and set(meta.onnx_inputs) == names
+    printed = (trained_awkward / "train.out").read_text(encoding="utf-8").splitlines()
+    assert printed[-1].startswith("train: ONNX export kept (checked on ")
 
 
 def test_category_text_is_normalised_as_configured(trained_awkward: Path) -> None:

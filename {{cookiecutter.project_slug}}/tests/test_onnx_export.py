@@ -138,6 +138,25 @@ def test_any_failure_of_the_export_is_a_reason_not_a_crash(tmp_path: Path) -> No
     assert isinstance(exported, Rejected) and exported.reason.startswith("the ONNX export failed")
 
 
+def test_training_ends_with_one_line_saying_why_there_is_no_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from {{ cookiecutter.module_name }}.data import prepare_data
+    from {{ cookiecutter.module_name }}.train import train
+
+    def unconvertible(*args: object) -> None:
+        raise RuntimeError("no converter for this estimator")
+
+    params = support.params(tmp_path)
+    prepare_data(params)
+    monkeypatch.setattr("{{ cookiecutter.module_name }}.onnx_export.convert", unconvertible)
+    meta = train(params, track=False)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("WARNING: no ONNX export, the API will serve the scikit-learn model")
+    assert "no converter for this estimator" in last and meta.onnx_skipped in last
+    assert meta.onnx_parity is None and not (Path(params.paths.model_dir) / ONNX_FILE).exists()
+
+
 # Column names a CSV or Parquet file may hold and skl2onnx rewrites as input names: spaces, dots,
 # dashes, slashes, brackets, quotes, unicode, a leading digit, a Python keyword, a JSON Schema
 # keyword, the names of the export's own outputs, two names it cleans alike, a very long name.

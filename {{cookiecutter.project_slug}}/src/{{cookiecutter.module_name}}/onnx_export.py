@@ -18,6 +18,7 @@ different.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
 # The parity check scores at most this many data rows (a seeded sample beyond it), plus edge rows.
 MAX_CHECK_ROWS = 50_000
 UNSEEN_CATEGORY = "\x00never-seen-in-training"
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def export_onnx(model: Any, rows: pd.DataFrame, features: list[Feature]) -> Onnx
     try:
         return checked_export(model, rows, features)
     except Exception as error:  # anything unexpected is a reason too: the model still serves
-        why = f"{type(error).__name__}: {first_line(error)[:300]}"
+        why = f"{type(error).__name__}: {reason_of(error)}"
         return Rejected(f"the ONNX export failed ({why})")
 
 
@@ -188,12 +190,18 @@ def checked_export(
             onnx_model, names = convert(model, features, dtype)
             problem, diff = parity_problem(model, onnx_model, names, checked, features, dtype)
         except Exception as error:  # skl2onnx and onnxruntime raise many types: "not this way"
-            problems.append(f"{name}: {first_line(error)[:300]}")
+            problems.append(f"{name}: {reason_of(error)}")
             continue
         if problem is None:
             return OnnxExport(onnx_model, names, len(checked), diff, name)
         problems.append(f"{name}: {problem}")
     return Rejected(f"the ONNX export was rejected ({'; '.join(problems)})")
+
+
+def reason_of(error: Exception) -> str:
+    """An error's first line, without the memory addresses some object reprs hold: the reason is
+    kept in model_meta.json, which must be the same bytes on every run."""
+    return ADDRESS.sub("", first_line(error))[:300]
 
 
 @dataclass(frozen=True)

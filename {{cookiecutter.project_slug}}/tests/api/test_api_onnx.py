@@ -86,6 +86,23 @@ def test_an_unchecked_export_is_not_served(forest_model: SavedModel, tmp_path: P
         assert client.get("/metadata").json()["runtime"] == "scikit-learn"
 
 
+def test_metadata_says_why_the_scikit_learn_model_serves(
+    forest_model: SavedModel, tmp_path: Path
+) -> None:
+    """The reason training recorded for keeping no export, or the file that went missing."""
+    reason = "the ONNX export was rejected (float32: 3 of 160 predictions differ)"
+    rejected = replace(forest_model.meta, onnx_parity=None, onnx_inputs=None, onnx_skipped=reason)
+    save_artifacts(forest_model.estimator, rejected, tmp_path / "rejected")
+    missing = copy_of(forest_model, tmp_path)
+    (missing / ONNX_FILE).unlink()
+    expectations = [(tmp_path / "rejected", reason), (missing, "model.onnx is missing")]
+    for model_dir, expected in expectations:
+        with TestClient(create_app(settings_for(model_dir))) as client:
+            metadata = client.get("/metadata").json()
+        assert metadata["runtime"] == "scikit-learn"
+        assert metadata["runtime_reason"].startswith(expected)
+
+
 # The ONNX-only serving image (requirements-serve-onnx.txt): these modules are not installed there.
 HEAVY_MODULES = ("sklearn", "scipy", "pandas", "joblib", "skops", "mlflow")
 ONNX_ONLY_SERVER = """
