@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from pydantic_core import to_json
@@ -33,8 +33,7 @@ from {{ cookiecutter.module_name }}.kinds import (
 Score = Callable[[Any], tuple[list[Any], list[list[float]] | None]]
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """A /predict answer: the body, and per feature how many records held an unseen category."""
 
     body: bytes

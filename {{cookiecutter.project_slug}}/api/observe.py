@@ -27,6 +27,7 @@ access_logger = logging.getLogger("api.access")
 HEADER = b"x-request-id"
 # Anything else (too long, spaces, quotes, control characters) could break or forge a log line.
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+ACCESS_LINE = '%s - "%s %s HTTP/%s" %d %.2f ms request_id=%s'
 
 
 class ObserveRequests:
@@ -137,15 +138,19 @@ def log_access(
         "duration_ms": duration_ms,
         "request_id": request_id,
     }
-    message = '%s - "%s %s HTTP/%s" %d %.2f ms request_id=%s'
-    values: list[Any] = [client_address, scope["method"], path, scope.get("http_version", "1.1")]
-    values += [status, duration_ms, request_id]
-    if unseen:
-        # JSON text: a feature name may hold spaces, quotes or a newline, never a second line.
-        message += " unseen=%s"
-        values.append(json.dumps(unseen))
-        fields["unseen"] = unseen
-    access_logger.info(message, *values, extra=fields)
+    line = (client_address, scope["method"], path, scope.get("http_version", "1.1"), status)
+    if not unseen:
+        access_logger.info(ACCESS_LINE, *line, duration_ms, request_id, extra=fields)
+        return
+    # As JSON text: a feature name may hold spaces, quotes or a newline, never a second line.
+    access_logger.info(
+        ACCESS_LINE + " unseen=%s",
+        *line,
+        duration_ms,
+        request_id,
+        json.dumps(unseen),
+        extra={**fields, "unseen": unseen},
+    )
 
 
 async def internal_error(send: Send) -> None:

@@ -84,7 +84,8 @@ class CategoryRule:
         strip, lower = self.strip, self.case == "lower"
 
         def normalised(value: Any) -> str:
-            text = category_text(value)
+            # A request's text field holds a str (or None): skip category_text's type tests.
+            text = value if type(value) is str else category_text(value)
             if strip:
                 text = text.strip()
             return text.lower() if lower else text
