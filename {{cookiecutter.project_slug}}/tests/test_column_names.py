@@ -110,3 +110,28 @@ def test_batch_predictions_keep_the_names_and_count_unseen_categories(
     assert "categories never seen in training, predicted anyway: 'home city ü' in 2 rows" in (
         capsys.readouterr().err
     )
+
+
+def test_batch_predictions_never_overwrite_a_column_of_the_table(trained_awkward: Path) -> None:
+    from {{ cookiecutter.module_name }}.predict import predict_frame
+
+    model, meta = load_artifacts(trained_awkward / "models")
+    rows = pd.read_csv(trained_awkward / "awkward.csv").head(4)
+    rows["prediction"] = "the user's"
+    rows["proba_high"] = -1.0
+    answered = predict_frame(model, meta, rows)
+    assert answered["prediction"].tolist() == ["the user's"] * 4
+    assert answered["proba_high"].tolist() == [-1.0] * 4
+    assert set(answered["prediction_"]) <= {"high", "low"}
+    assert answered["proba_high_"].between(0, 1).all()
+
+
+def test_a_typo_in_the_normalisation_is_refused_naming_the_setting() -> None:
+    from {{ cookiecutter.module_name }}.errors import PipelineError
+    from {{ cookiecutter.module_name }}.params import parse_params
+
+    raw = support.composed()
+    raw["data"]["normalize_categories"]["case"] = "upper"
+    expected = r"data\.normalize_categories\.case: .*'keep' or 'lower'"
+    with pytest.raises(PipelineError, match=expected):
+        parse_params(raw)

@@ -67,8 +67,17 @@ def unseen_categories(meta: ModelMeta, inputs: pd.DataFrame) -> dict[str, int]:
     return counts
 
 
+def new_column(name: str, frame: pd.DataFrame) -> str:
+    """name, or name_ (name__, ...) when the table has a column of that name already: a column
+    of the user's is never overwritten."""
+    while name in frame.columns:
+        name += "_"
+    return name
+
+
 def predict_frame(model: Any, meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
-    """frame plus a `prediction` column and, for classifiers, a `proba_<class>` column per class."""
+    """frame plus a `prediction` column and, for classifiers, a `proba_<class>` column per class
+    (each followed by `_` when the table has a column of its name)."""
     inputs = model_inputs(meta, frame)
     unseen = unseen_categories(meta, inputs)
     if unseen:
@@ -80,10 +89,10 @@ def predict_frame(model: Any, meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFr
             file=sys.stderr,
         )
     result = frame.copy()
-    result["prediction"] = model.predict(inputs)
+    result[new_column("prediction", result)] = model.predict(inputs)
     if meta.task == "classification" and meta.classes and hasattr(model, "predict_proba"):
         for label, column in zip(meta.classes, model.predict_proba(inputs).T, strict=True):
-            result[f"proba_{label}"] = column.round(6)
+            result[new_column(f"proba_{label}", result)] = column.round(6)
     return result
 
 
