@@ -128,7 +128,7 @@ def test_an_unconvertible_model_gets_no_export_and_says_so(tmp_path: Path) -> No
     exported = export_onnx(model, x, features)
     assert isinstance(exported, Rejected) and "Unconvertible" in exported.reason
     line = runtime_line(exported)
-    assert line.startswith("WARNING: no ONNX export, the API will serve the scikit-learn model")
+    assert line.startswith("WARNING: no ONNX export, serving will use the scikit-learn model")
     assert "\n" not in line and exported.reason in line
 
 
@@ -152,7 +152,7 @@ def test_training_ends_with_one_line_saying_why_there_is_no_export(
     monkeypatch.setattr("{{ cookiecutter.module_name }}.onnx_export.convert", unconvertible)
     meta = train(params, track=False)
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("WARNING: no ONNX export, the API will serve the scikit-learn model")
+    assert last.startswith("WARNING: no ONNX export, serving will use the scikit-learn model")
     assert "no converter for this estimator" in last and meta.onnx_skipped in last
     assert meta.onnx_parity is None and not (Path(params.paths.model_dir) / ONNX_FILE).exists()
 

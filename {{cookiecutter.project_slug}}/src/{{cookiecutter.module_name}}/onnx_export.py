@@ -181,7 +181,7 @@ def checked_export(
     model: Any, rows: pd.DataFrame, features: list[Feature]
 ) -> OnnxExport | Rejected:
     if hasattr(model, "classes_") and len(model.classes_) < 2:
-        return Rejected("no ONNX export for a model of a single class")
+        return Rejected("a model of a single class is not exported")
     checked = check_rows(rows[[f.name for f in features]], features)
     problems = []
     for dtype in numeric_dtypes(model):
@@ -212,13 +212,13 @@ class Rejected:
 
 
 def runtime_line(exported: OnnxExport | Rejected) -> str:
-    """The line training prints about the runtime the API will serve this model with."""
+    """The line training prints about the runtime that will serve this model."""
     if isinstance(exported, Rejected):
         return (
-            "WARNING: no ONNX export, the API will serve the scikit-learn model (far slower"
-            f" per request): {exported.reason}."
+            "WARNING: no ONNX export, serving will use the scikit-learn model (far slower per"
+            f" request): {exported.reason}."
         )
     return (
         f"train: ONNX export kept (checked on {exported.checked_rows} rows, largest difference"
-        f" {exported.max_difference:.1e}): the API serves it with ONNX Runtime."
+        f" {exported.max_difference:.1e}): serving uses model.onnx with ONNX Runtime."
     )
