@@ -231,7 +231,7 @@ def test_a_regression_table_trains_serves_and_predicts(project: Path, tmp_path: 
     with MakeServer(project, "serve", "PORT={port}") as server:
         server.wait_until_answering("/health")
         status, body = call(server.port, "POST", "/predict", {"records": expected["records"]})
-    assert status == 200 and set(body) == {"predictions", "model_name", "model_version"}
+    assert status == 200 and set(body) == {"predictions", "unseen", "model_name", "model_version"}
     assert max(abs(a - b) for a, b in zip(body["predictions"], expected["predictions"], strict=True)) <= 1e-5
     out = tmp_path / "predictions.csv"
     sh(f"make predict INPUT={rows} OUTPUT={out}", project)
@@ -239,3 +239,85 @@ def test_a_regression_table_trains_serves_and_predicts(project: Path, tmp_path: 
         written = [float(row["prediction"]) for row in csv.DictReader(handle)]
     assert max(abs(a - b) for a, b in zip(written, expected["predictions"], strict=True)) <= 1e-5
     sh("git checkout -- . && git clean -fdq configs data/external && make repro", project)
+
+
+# Column names a CSV may hold that are not identifiers, the ONNX converter rewrites, or mean
+# something in JSON Schema, Python, Markdown or matplotlib; and one very long.
+AWKWARD_SCRIPT = """
+import sys
+import numpy as np, pandas as pd
+path, rows, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(seed)
+frame = pd.DataFrame({
+    "age (years)": rng.integers(18, 80, rows).astype(float),
+    "income.usd/yr": rng.normal(50_000, 15_000, rows).round(2),
+    "home city": rng.choice([" Paris", "Lyon ", "Nice"], rows).astype(object),
+    "class": rng.choice(["a", "b"], rows).astype(object),
+    "1st grade": rng.integers(1, 4, rows),
+    "$ref": rng.choice(["x", "y"], rows).astype(object),
+    "*note* $x$": rng.normal(size=rows).round(3),
+    "très " * 40: rng.normal(size=rows).round(3),
+})
+frame.loc[rng.random(rows) < 0.1, "age (years)"] = np.nan
+frame["segment type"] = np.where(frame["income.usd/yr"] > 52_000, "premium", "standard")
+frame.to_csv(path, index=False)
+"""
+AWKWARD_CONFIG = """name: awkward
+source: data/external/awkward.csv
+target: segment type
+task: classification
+features: null
+test_size: 0.25
+"""
+
+
+def unseen_count(port: int, feature: str) -> float:
+    """model_unseen_categories_total{feature=...} in /metrics."""
+    status, text = call(port, "GET", "/metrics")
+    assert status == 200
+    found = re.search(rf'^model_unseen_categories_total{{feature="{re.escape(feature)}"}} (\S+)$', text, re.MULTILINE)
+    assert found, text
+    return float(found.group(1))
+
+
+def test_any_column_name_keeps_the_onnx_export_and_is_served_as_written(project: Path, tmp_path: Path) -> None:
+    python = str(project / ".venv/bin/python")
+    table = project / "data/external/awkward.csv"
+    run([python, "-c", AWKWARD_SCRIPT, str(table), "400", "11"], cwd=project)
+    (project / "configs/data/awkward.yaml").write_text(AWKWARD_CONFIG, encoding="utf-8")
+    config = project / "configs/config.yaml"
+    config.write_text(re.sub(r"- data: \w+", "- data: awkward", config.read_text()))
+    try:
+        output = sh("make repro", project)
+        assert "train: ONNX export kept" in output.stdout, output.stdout + output.stderr
+        assert "no ONNX export" not in output.stderr
+        meta = json.loads((project / "models/model_meta.json").read_text())
+        names = [feature["name"] for feature in meta["features"]]
+        assert len(names) == 8 and "home city" in names and "très " * 40 in names
+        assert (project / "models/model.onnx").is_file() and meta["onnx_parity"] is not None
+        assert sorted(meta["onnx_inputs"]) == sorted(names) and meta["onnx_skipped"] is None
+        run([python, "-c", AWKWARD_SCRIPT, str(tmp_path / "rows.csv"), "20", "12"], cwd=project)
+        expected = expected_predictions(project, tmp_path / "rows.csv")
+        records = expected["records"][:3]
+        records[1] = {**records[1], "home city": "Marseille"}  # never seen in training
+        records[2] = {**records[2], "home city": "  Nice "}  # seen: surrounding spaces are stripped
+        with MakeServer(project, "serve", "PORT={port}") as server:
+            server.wait_until_answering("/health")
+            metadata = call(server.port, "GET", "/metadata")[1]
+            assert (metadata["runtime"], metadata["runtime_reason"][:10]) == ("onnx", "model.onnx")
+            document = call(server.port, "GET", "/openapi.json")[1]
+            assert set(document["components"]["schemas"]["Record"]["properties"]) == set(names)
+            status, body = call(server.port, "POST", "/predict", {"records": records})
+            assert status == 200, body
+            assert body["predictions"][0] == expected["predictions"][0]
+            assert body["unseen"] == [[], ["home city"], []]
+            assert unseen_count(server.port, "home city") == 1 and unseen_count(server.port, "$ref") == 0
+            log = server.stop()
+        assert 'unseen={"home city": 1}' in log, log[-3000:]
+        batch = sh(f"make predict INPUT={tmp_path / 'rows.csv'} OUTPUT={tmp_path / 'out.csv'}", project)
+        with (tmp_path / "out.csv").open(newline="") as handle:
+            written = list(csv.DictReader(handle))
+        assert [row["prediction"] for row in written] == expected["predictions"]
+        assert "categories never seen" not in batch.stderr  # every city of these rows was seen
+    finally:
+        sh("git checkout -- . && git clean -fdq configs data/external && make repro", project)

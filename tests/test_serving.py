@@ -88,19 +88,26 @@ def test_predict_a_batch(server: int) -> None:
 @pytest.mark.parametrize(
     ("records", "loc", "error_type"),
     [
-        ([{"sepal_length": 5.1}], ["body", "records", 0, "sepal_width"], "missing"),
         ([{**RECORD, "colour": "blue"}], ["body", "records", 0, "colour"], "extra_forbidden"),
         ([{**RECORD, "petal_width": "0.2"}], ["body", "records", 0, "petal_width"], "float_type"),
         ([], ["body", "records"], "too_short"),
         ([RECORD] * 1001, ["body", "records"], "too_long"),
     ],
-    ids=["missing", "extra", "wrong-type", "empty", "over-batch-limit"],
+    ids=["extra", "wrong-type", "empty", "over-batch-limit"],
 )
 def test_bad_records_get_422_naming_the_field(server: int, records: list, loc: list, error_type: str) -> None:
     status, body = call(server, "POST", "/predict", {"records": records})
     assert status == 422
     assert body["detail"][0]["loc"] == loc
     assert body["detail"][0]["type"] == error_type
+
+
+def test_fields_the_model_imputes_may_be_left_out(server: int) -> None:
+    """The example's pipeline imputes every feature: a field left out is null."""
+    left_out = call(server, "POST", "/predict", {"records": [{"sepal_length": 5.1}]})
+    nulls = {**dict.fromkeys(RECORD), "sepal_length": 5.1}
+    assert left_out == call(server, "POST", "/predict", {"records": [nulls]})
+    assert left_out[0] == 200
 
 
 def test_malformed_json_gets_422(server: int) -> None:
@@ -128,7 +135,10 @@ def test_oversized_body_gets_413_before_it_is_sent(server: int) -> None:
 def test_openapi_docs(server: int) -> None:
     status, schema = call(server, "GET", "/openapi.json")
     assert status == 200
-    assert schema["components"]["schemas"]["Record"]["required"] == list(RECORD)
+    record = schema["components"]["schemas"]["Record"]
+    assert list(record["properties"]) == list(RECORD)
+    assert "required" not in record  # every feature is imputed: null, or left out
+    assert all({"type": "null"} in field["anyOf"] for field in record["properties"].values())
     status, page = call(server, "GET", "/docs")
     assert status == 200
     assert "swagger" in page.lower()

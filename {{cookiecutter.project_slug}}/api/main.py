@@ -167,8 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     request_type = (
         predict_request_type(model.meta.features, settings.max_batch_size) if model else None
     )
-    predictions = app_metrics.predictions if app_metrics is not None else None
-    predict_router, request_schemas = predict.build_router(request_type, predictions)
+    predict_router, request_schemas = predict.build_router(request_type, app_metrics)
     # The busiest route first: FastAPI tries the routers in this order for every request. What
     # serves the model needs a key when API_KEYS is set; health checks never do.
     served = [predict_router, metadata.router] + ([metrics.router] if app_metrics else [])

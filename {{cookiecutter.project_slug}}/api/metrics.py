@@ -51,6 +51,15 @@ class Metrics:
             "Records scored by /predict (a batch of n records counts n).",
             registry=self.registry,
         )
+        # The label takes the model's categorical feature names only: a bounded set.
+        self.unseen_categories = Counter(
+            "model_unseen_categories",
+            "Records scored by /predict whose categorical feature held a value never seen in"
+            " training (answered anyway), by feature.",
+            ["feature"],
+            registry=self.registry,
+        )
+        self._unseen_series: dict[str, Counter] = {}
         # A gauge rather than an Info metric: Info does not work in multiprocess mode. "max" shows
         # one series for all workers instead of one per worker.
         self.model_info = Gauge(
@@ -72,6 +81,18 @@ class Metrics:
     def serving(self, model: ServedModel) -> None:
         version = model.meta.model_version or ""
         self.model_info.labels(model.meta.model_name, version, model.runtime).set(1)
+        # One series per checked feature from the start: a count of 0 is news too.
+        for feature in model.checked_categories:
+            self._unseen_series[feature] = self.unseen_categories.labels(feature)
+
+    def scored(self, records: int, unseen: dict[str, int]) -> None:
+        """Count the records one /predict answer scored, and its unseen categories per feature."""
+        self.predictions.inc(records)
+        for feature, count in unseen.items():
+            series = self._unseen_series.get(feature)
+            if series is None:
+                series = self._unseen_series[feature] = self.unseen_categories.labels(feature)
+            series.inc(count)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its duration."""

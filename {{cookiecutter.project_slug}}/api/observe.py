@@ -9,6 +9,7 @@ log line and into `request.state.request_id`, so a client's report can be found 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ access_logger = logging.getLogger("api.access")
 HEADER = b"x-request-id"
 # Anything else (too long, spaces, quotes, control characters) could break or forge a log line.
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+ACCESS_LINE = '%s - "%s %s HTTP/%s" %d %.2f ms request_id=%s'
 
 
 class ObserveRequests:
@@ -69,7 +71,7 @@ class ObserveRequests:
             if self.metrics is not None:
                 self.metrics.observe(scope["method"], self.routes.of(scope), status, seconds)
             if self.access_log:
-                log_access(scope, status, seconds, request_id)
+                log_access(scope, status, seconds, request_id, scope["state"].get("unseen"))
 
 
 def incoming_id(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -113,31 +115,41 @@ def templates(app: Any) -> list[tuple[re.Pattern[str], str]]:
     return [(compile_path(path)[0], path) for path in paths]
 
 
-def log_access(scope: Scope, status: int, seconds: float, request_id: str) -> None:
-    """One line per request; no headers (keys), no query string, no body."""
+def log_access(
+    scope: Scope,
+    status: int,
+    seconds: float,
+    request_id: str,
+    unseen: dict[str, int] | None = None,
+) -> None:
+    """One line per request; no headers (keys), no query string, no body. `unseen`: per feature,
+    the records of a /predict request that held a category never seen in training."""
     if not access_logger.isEnabledFor(logging.INFO):
         return
     client = scope.get("client")
     client_address = f"{client[0]}:{client[1]}" if client else "-"
     path = quote(scope["path"])  # as uvicorn does: no newline or quote can reach the log
     duration_ms = round(seconds * 1000, 3)
+    fields = {
+        "client": client_address,
+        "method": scope["method"],
+        "path": path,
+        "status": status,
+        "duration_ms": duration_ms,
+        "request_id": request_id,
+    }
+    line = (client_address, scope["method"], path, scope.get("http_version", "1.1"), status)
+    if not unseen:
+        access_logger.info(ACCESS_LINE, *line, duration_ms, request_id, extra=fields)
+        return
+    # As JSON text: a feature name may hold spaces, quotes or a newline, never a second line.
     access_logger.info(
-        '%s - "%s %s HTTP/%s" %d %.2f ms request_id=%s',
-        client_address,
-        scope["method"],
-        path,
-        scope.get("http_version", "1.1"),
-        status,
+        ACCESS_LINE + " unseen=%s",
+        *line,
         duration_ms,
         request_id,
-        extra={
-            "client": client_address,
-            "method": scope["method"],
-            "path": path,
-            "status": status,
-            "duration_ms": duration_ms,
-            "request_id": request_id,
-        },
+        json.dumps(unseen),
+        extra={**fields, "unseen": unseen},
     )
 
 

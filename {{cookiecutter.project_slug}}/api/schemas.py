@@ -4,6 +4,7 @@ The record schema is not written by hand: it is built from the feature list save
 so the API always asks for exactly the columns the model was trained on, with their types.
 Records are TypedDicts rather than pydantic models: validated records stay plain dicts, which
 halves the cost of validating a large batch; the schema, the checks and the errors are the same.
+Their keys are the column names exactly as in the training data, whatever characters they hold.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
+from typing_extensions import NotRequired, TypedDict  # pydantic needs these on Python < 3.12
 
 from {{ cookiecutter.module_name }}.kinds import Feature, date_number
 
@@ -35,7 +36,11 @@ MAX_LISTED_ERRORS = 20
 
 
 def record_type(features: list[Feature]) -> Any:
-    """A dict type with one required, strictly typed key per feature, and no others."""
+    """A dict type with one strictly typed key per feature, and no others.
+
+    A feature the model imputes (nullable) takes null, and may be left out, which means null; the
+    others are required. Each field's title is the column name itself (not pydantic's title case).
+    """
     fields: dict[str, Any] = {}
     for feature in features:
         if feature.dtype not in FIELD_TYPES:
@@ -43,11 +48,15 @@ def record_type(features: list[Feature]) -> Any:
                 f"feature {feature.name!r} has dtype {feature.dtype!r}; expected one of"
                 f" {', '.join(FIELD_TYPES)}"
             )
-        field_type = FIELD_TYPES[feature.dtype]
+        value_type = FIELD_TYPES[feature.dtype]
         if feature.date_format is not None:
-            field_type = date_field(feature.date_format)
-        # null where the model imputes a missing value; the key itself is always required.
-        fields[feature.name] = field_type | None if feature.nullable else field_type
+            value_type = date_field(feature.date_format)
+        if feature.nullable:
+            fields[feature.name] = NotRequired[
+                Annotated[value_type | None, Field(title=feature.name)]
+            ]
+        else:
+            fields[feature.name] = Annotated[value_type, Field(title=feature.name)]
     return strict_dict("Record", fields)
 
 
@@ -90,6 +99,12 @@ class PredictResponse(BaseModel):
     )
     probabilities: list[list[float]] | None = Field(
         None, description="Per record, the probability of each class (classifiers only)."
+    )
+    unseen: list[list[str]] = Field(
+        description="Per record, in request order, the categorical fields whose value (after the"
+        " model's normalisation, see /metadata) was never seen in training: the record is answered"
+        " anyway, that value encoded as none of the known categories. Empty when every value was"
+        " seen. Features with too many categories to list are not checked."
     )
     model_name: str
     model_version: str | None = None
@@ -141,12 +156,21 @@ class FeatureInfo(BaseModel):
         description="A categorical feature's values seen in training (others are accepted and"
         " encoded as none of them); null for numeric features or too many to list.",
     )
-    nullable: bool = Field(description="null is accepted: the model imputes a missing value.")
+    nullable: bool = Field(
+        description="null is accepted, and so is leaving the field out: the model imputes it."
+    )
     date_format: str | None = Field(
         None,
         description="A date's: how the text a request sends is written (a strptime format such"
         " as %Y-%m-%d, or ISO 8601); the model takes it as days since 1970-01-01.",
     )
+
+
+class CategoryNormalisation(BaseModel):
+    """How a categorical value is normalised for the model (data.normalize_categories)."""
+
+    strip: bool = Field(description="Surrounding white space is removed.")
+    case: str = Field(description='"keep" the case, or "lower" it: then "Female" is "female".')
 
 
 class Metadata(BaseModel):
@@ -158,6 +182,7 @@ class Metadata(BaseModel):
     model_version: str | None
     source: str
     runtime: str = Field(description="What scores requests: onnx (checked export) or scikit-learn.")
+    runtime_reason: str = Field(description="Why that runtime serves the model.")
     run_id: str | None
     git_commit: str | None
     git_dirty: bool | None
@@ -169,3 +194,4 @@ class Metadata(BaseModel):
     task: str = Field(description="classification or regression.")
     classes: list[str] | None
     features: list[FeatureInfo]
+    normalize_categories: CategoryNormalisation

@@ -159,11 +159,17 @@ def write_params(path: Path, raw: dict[str, Any]) -> Path:
 
 
 def fit_pipeline(
-    tmp_path: Path, frame: pd.DataFrame, target: str, task: str = "classification", *overrides: str
+    tmp_path: Path,
+    frame: pd.DataFrame,
+    target: str,
+    task: str = "classification",
+    *overrides: str,
+    categories: Any = None,
 ) -> tuple[Any, list[Any], pd.DataFrame, pd.Series]:
     """The project's own pipeline (preprocessing + estimator from configs) fitted on frame.
 
-    Returns (model, described features, X, y). Integer columns named grade are categories.
+    Returns (model, described features, X, y). Integer columns named grade are categories;
+    `categories` is the kinds.CategoryRule that normalises category text (None: none).
     """
     from {{ cookiecutter.module_name }}.data import prepare
     from {{ cookiecutter.module_name }}.features import describe_features, split_xy
@@ -171,7 +177,7 @@ def fit_pipeline(
 
     p = params(tmp_path, f"data.task={task}", *overrides)
     kinds = {"grade": "categorical"} if "grade" in frame.columns else {}
-    typed, schema, _ = prepare(frame, target, kinds=kinds, task=task)
+    typed, schema, _ = prepare(frame, target, kinds=kinds, task=task, categories=categories)
     x, y = split_xy(typed, schema.features, schema.target)
     model = build_model(p.model, p.preprocessing, schema).fit(x, y)
     return model, describe_features(model, x, schema), x, y
@@ -235,21 +241,42 @@ def settings_for(model_dir: Path, **overrides: object) -> Any:
 
 
 def save_pipeline(
-    model_dir: Path, frame: pd.DataFrame, target: str, task: str = "classification", *overrides: str
+    model_dir: Path,
+    frame: pd.DataFrame,
+    target: str,
+    task: str = "classification",
+    *overrides: str,
+    categories: Any = None,
 ) -> SavedModel:
     """The project's pipeline fitted on frame and saved as training saves it (with its checked
-    ONNX export when there is one)."""
+    ONNX export when there is one, and the CategoryRule `categories` when given)."""
     from dataclasses import replace
 
     from {{ cookiecutter.module_name }}.artifacts import ModelMeta, save_artifacts
-    from {{ cookiecutter.module_name }}.onnx_export import export_onnx
+    from {{ cookiecutter.module_name }}.kinds import CategoryRule
+    from {{ cookiecutter.module_name }}.onnx_export import OnnxExport, export_onnx
 
-    model, features, x, _ = fit_pipeline(model_dir, frame, target, task, *overrides)
+    model, features, x, _ = fit_pipeline(
+        model_dir, frame, target, task, *overrides, categories=categories
+    )
     classes = [str(c) for c in model.classes_] if task == "classification" else None
-    meta = ModelMeta("test-model", features, target, task=task, classes=classes, metrics={"m": 1.0})
+    meta = ModelMeta(
+        "test-model",
+        features,
+        target,
+        task=task,
+        classes=classes,
+        metrics={"m": 1.0},
+        normalize_categories=categories or CategoryRule(),
+    )
     exported = export_onnx(model, x, features)
-    if exported is not None:
-        meta = replace(meta, onnx_parity={"checked_rows": exported.checked_rows})
-    meta = save_artifacts(model, meta, model_dir / "models", exported.model if exported else None)
-    sample = frame.drop(columns=[c for c in ("label", "price", "species") if c in frame]).head(8)
+    onnx_model = None
+    if isinstance(exported, OnnxExport):
+        onnx_model = exported.model
+        meta = replace(meta, onnx_parity=exported.parity(), onnx_inputs=exported.inputs)
+    else:
+        meta = replace(meta, onnx_skipped=exported.reason)
+    meta = save_artifacts(model, meta, model_dir / "models", onnx_model)
+    targets = {target, "label", "price", "species"}
+    sample = frame.drop(columns=[c for c in frame.columns if c in targets]).head(8)
     return SavedModel(model, meta, model_dir / "models", sample)

@@ -25,10 +25,18 @@ from {{ cookiecutter.module_name }}.onnx_export import (
     MAX_CHECK_ROWS,
     TOLERANCE,
     UNSEEN_CATEGORY,
+    OnnxExport,
+    Rejected,
     export_onnx,
     onnx_inputs,
     parity_sample,
+    runtime_line,
 )
+
+
+def kept(exported: OnnxExport | Rejected) -> OnnxExport:
+    assert isinstance(exported, OnnxExport), exported
+    return exported
 
 
 def held_out(frame: pd.DataFrame, rows: int = 5000) -> pd.DataFrame:
@@ -47,11 +55,13 @@ def test_iris_export_matches_the_model_on_training_and_unseen_rows(
     fitted, features, x, _ = support.fit_pipeline(
         tmp_path, support.iris_frame(), "species", "classification", f"model={model}"
     )
-    exported = export_onnx(fitted, x, features)
-    assert exported is not None and exported.checked_rows >= len(x)
+    exported = kept(export_onnx(fitted, x, features))
+    assert exported.checked_rows >= len(x)
     unseen = held_out(x)
     dtype = np.dtype(exported.numeric_dtype).type
-    labels, raw = onnx_session(exported.model).run(None, onnx_inputs(unseen, features, dtype))
+    labels, raw = onnx_session(exported.model).run(
+        None, onnx_inputs(unseen, features, dtype, exported.inputs)
+    )
     probabilities = np.asarray(onnx_probabilities(raw))
     assert labels.tolist() == fitted.predict(unseen).tolist()
     assert np.max(np.abs(probabilities - fitted.predict_proba(unseen))) <= TOLERANCE
@@ -61,11 +71,12 @@ def test_iris_export_matches_the_model_on_training_and_unseen_rows(
 def test_a_mixed_table_exports_with_unseen_categories_and_gaps(tmp_path: Path) -> None:
     frame = support.mixed_frame(300)
     fitted, features, x, _ = support.fit_pipeline(tmp_path, frame.drop(columns="price"), "label")
-    exported = export_onnx(fitted, x, features)
-    assert exported is not None
+    exported = kept(export_onnx(fitted, x, features))
     strange = x.head(20).assign(city=UNSEEN_CATEGORY, member="", age=np.nan)
     dtype = np.dtype(exported.numeric_dtype).type
-    labels, raw = onnx_session(exported.model).run(None, onnx_inputs(strange, features, dtype))
+    labels, raw = onnx_session(exported.model).run(
+        None, onnx_inputs(strange, features, dtype, exported.inputs)
+    )
     assert labels.tolist() == fitted.predict(strange).tolist()
     assert (
         np.max(np.abs(np.asarray(onnx_probabilities(raw)) - fitted.predict_proba(strange)))
@@ -73,19 +84,17 @@ def test_a_mixed_table_exports_with_unseen_categories_and_gaps(tmp_path: Path) -
     )
 
 
-def test_a_regression_export_is_kept_only_within_the_tolerance(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_regression_export_is_kept_only_within_the_tolerance(tmp_path: Path) -> None:
     frame = support.mixed_frame(300).drop(columns="label")
     fitted, features, x, _ = support.fit_pipeline(
         tmp_path, frame, "price", "regression", "model=ridge"
     )
     exported = export_onnx(fitted, x, features)
-    if exported is None:  # float32 arithmetic missed 1e-5 on these magnitudes: said, not served
-        assert "ONNX export rejected" in capsys.readouterr().err
+    if isinstance(exported, Rejected):  # float32 missed 1e-5 on these magnitudes: said, not served
+        assert "differ by up to" in exported.reason
         return
     values = onnx_session(exported.model).run(
-        None, onnx_inputs(x, features, np.dtype(exported.numeric_dtype).type)
+        None, onnx_inputs(x, features, np.dtype(exported.numeric_dtype).type, exported.inputs)
     )[0]
     assert np.max(np.abs(values.ravel() - fitted.predict(x))) <= TOLERANCE
 
@@ -113,27 +122,91 @@ class Unconvertible(ClassifierMixin, BaseEstimator):
         return np.full(len(x), self.classes_[0])
 
 
-def test_an_unconvertible_model_gets_no_export_and_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_unconvertible_model_gets_no_export_and_says_so(tmp_path: Path) -> None:
     _, features, x, y = support.fit_pipeline(tmp_path, support.iris_frame(), "species")
     model = Unconvertible().fit(x, y)
-    assert export_onnx(model, x, features) is None
-    warning = capsys.readouterr().err
-    assert "ONNX export rejected" in warning and "serves the scikit-learn model" in warning
+    exported = export_onnx(model, x, features)
+    assert isinstance(exported, Rejected) and "Unconvertible" in exported.reason
+    line = runtime_line(exported)
+    assert line.startswith("WARNING: no ONNX export, serving will use the scikit-learn model")
+    assert "\n" not in line and exported.reason in line
+
+
+def test_any_failure_of_the_export_is_a_reason_not_a_crash(tmp_path: Path) -> None:
+    fitted, features, x, _ = support.fit_pipeline(tmp_path, support.iris_frame(), "species")
+    exported = export_onnx(fitted, x.drop(columns=features[0].name), features)  # a bug's effect
+    assert isinstance(exported, Rejected) and exported.reason.startswith("the ONNX export failed")
+
+
+def test_training_ends_with_one_line_saying_why_there_is_no_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from {{ cookiecutter.module_name }}.data import prepare_data
+    from {{ cookiecutter.module_name }}.train import train
+
+    def unconvertible(*args: object) -> None:
+        raise RuntimeError("no converter for this estimator")
+
+    params = support.params(tmp_path)
+    prepare_data(params)
+    monkeypatch.setattr("{{ cookiecutter.module_name }}.onnx_export.convert", unconvertible)
+    meta = train(params, track=False)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("WARNING: no ONNX export, serving will use the scikit-learn model")
+    assert "no converter for this estimator" in last and meta.onnx_skipped in last
+    assert meta.onnx_parity is None and not (Path(params.paths.model_dir) / ONNX_FILE).exists()
+
+
+# Column names a CSV or Parquet file may hold and skl2onnx rewrites as input names: spaces, dots,
+# dashes, slashes, brackets, quotes, unicode, a leading digit, a Python keyword, a JSON Schema
+# keyword, the names of the export's own outputs, two names it cleans alike, a very long name.
+AWKWARD_NAMES = {
+    "age": "age (years)",
+    "income": "income.usd/yr",
+    "city": "home city",
+    "member": "class",
+    "grade": "1st-grade é",
+}
+MORE_AWKWARD_NAMES = {
+    "age": "label",
+    "income": "probabilities",
+    "city": "$ref",
+    "member": "a b",
+    "grade": "a_b",
+}
+
+
+@pytest.mark.parametrize("names", [AWKWARD_NAMES, MORE_AWKWARD_NAMES], ids=["cleaned", "clashing"])
+def test_awkward_column_names_export_and_pass_the_check(
+    tmp_path: Path, names: dict[str, str]
+) -> None:
+    frame = support.mixed_frame(300).drop(columns="price").rename(columns={"label": "target"})
+    frame = frame.rename(columns=names)
+    if "a_b" in names.values():
+        frame["x" * 300] = frame["a_b"] * 2.0  # and a very long name
+    fitted, features, x, _ = support.fit_pipeline(tmp_path, frame, "target")
+    exported = kept(export_onnx(fitted, x, features))
+    # One input per feature, each under the name the mapping records for it.
+    session = onnx_session(exported.model)
+    assert sorted(exported.inputs) == sorted(f.name for f in features)
+    assert sorted(i.name for i in session.get_inputs()) == sorted(exported.inputs.values())
+    dtype = np.dtype(exported.numeric_dtype).type
+    labels, raw = session.run(None, onnx_inputs(x, features, dtype, exported.inputs))
+    assert labels.tolist() == fitted.predict(x).tolist()
+    probabilities = np.asarray(onnx_probabilities(raw))
+    assert np.max(np.abs(probabilities - fitted.predict_proba(x))) <= TOLERANCE
 
 
 def test_saving_without_an_export_removes_a_stale_one_and_a_swapped_file_is_refused(
     tmp_path: Path,
 ) -> None:
     fitted, features, x, _ = support.fit_pipeline(tmp_path, support.iris_frame(), "species")
-    exported = export_onnx(fitted, x, features)
-    assert exported is not None
+    exported = kept(export_onnx(fitted, x, features))
     meta = ModelMeta("m", features, "species")
-    checked = ModelMeta(**{**meta.__dict__, "onnx_parity": {"checked_rows": 150}})
+    with_export = ModelMeta(**{**meta.__dict__, "onnx_parity": {"checked_rows": 150}})
     model_dir = tmp_path / "models"
 
-    saved = save_artifacts(fitted, checked, model_dir, exported.model)
+    saved = save_artifacts(fitted, with_export, model_dir, exported.model)
     assert load_onnx(model_dir, saved) is not None
     (model_dir / ONNX_FILE).write_bytes(exported.model + b"\0")  # another export, same name
     with pytest.raises(ArtifactError, match=r"is not the file model_meta\.json describes"):
@@ -181,8 +254,7 @@ def test_the_export_is_the_same_bytes_in_every_process(tmp_path: Path) -> None:
     ]
     frame = support.mixed_frame(120).drop(columns="price")
     model, features, x, _ = support.fit_pipeline(tmp_path / "here", frame, "label")
-    exported = export_onnx(model, x, features)
-    assert exported is not None
+    exported = kept(export_onnx(model, x, features))
     digests = {hashlib.sha256(exported.model).hexdigest()}
     for child in children:
         out, err = child.communicate(timeout=300)

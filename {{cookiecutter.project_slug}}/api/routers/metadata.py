@@ -26,6 +26,7 @@ async def metadata(model: ModelDep) -> Metadata:
         model_version=meta.model_version,
         source=model.source,
         runtime=model.runtime,
+        runtime_reason=model.runtime_reason,
         run_id=meta.run_id,
         git_commit=meta.git_commit,
         git_dirty=meta.git_dirty,
@@ -37,4 +38,5 @@ async def metadata(model: ModelDep) -> Metadata:
         task=meta.task,
         classes=model.classes if model.classes is not None else meta.classes,
         features=[asdict(feature) for feature in meta.features],
+        normalize_categories=asdict(meta.normalize_categories),
     )

@@ -12,10 +12,10 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Request, Response
-from prometheus_client import Counter
 
 from api.deps import ModelDep
 from api.json_body import JSONBody
+from api.metrics import Metrics
 from api.schemas import (
     MAX_LISTED_ERRORS,
     ErrorMessage,
@@ -33,12 +33,12 @@ UntypedRequest = strict_dict("PredictRequest", {"records": list[dict[str, Any]]}
 
 
 def build_router(
-    request_type: Any, predictions: Counter | None = None
+    request_type: Any, metrics: Metrics | None = None
 ) -> tuple[APIRouter, dict[str, Any]]:
     """The /predict route for this model's request type (None: no model loaded), and the schemas
     its documented body refers to, for the OpenAPI components (api.openapi.add_schemas).
 
-    `predictions` counts the records scored (None: metrics are off)."""
+    `metrics` counts the records scored and their unseen categories (None: metrics are off)."""
     body = JSONBody(request_type or UntypedRequest)
     request_body, schemas = body.openapi()
     router = APIRouter(tags=["predict"])
@@ -71,7 +71,10 @@ def build_router(
         openapi_extra={"requestBody": request_body},
     )
     async def predict(request: Request, model: ModelDep) -> Response:
-        """Score a batch of records."""
+        """Score a batch of records.
+
+        A nullable field may be left out (it means null). A categorical value never seen in
+        training is answered too, and named per record in `unseen`."""
         records = (await body.read(request))["records"]
         # Rendered by the model rather than validated against PredictResponse: the model's own
         # output needs no checking.
@@ -79,8 +82,10 @@ def build_router(
             answer = model.answer(records)
         else:
             answer = await to_thread.run_sync(model.answer, records)
-        if predictions is not None:
-            predictions.inc(len(records))
-        return Response(answer, media_type="application/json")
+        if metrics is not None:
+            metrics.scored(len(records), answer.unseen)
+        if answer.unseen:  # for the access log line (api/observe.py)
+            request.state.unseen = answer.unseen
+        return Response(answer.body, media_type="application/json")
 
     return router, schemas

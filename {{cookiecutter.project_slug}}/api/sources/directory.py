@@ -9,7 +9,14 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from {{ cookiecutter.module_name }}.artifacts import ArtifactError, load_artifacts, load_meta, load_onnx
+from {{ cookiecutter.module_name }}.artifacts import (
+    ONNX_FILE,
+    ArtifactError,
+    load_artifacts,
+    load_meta,
+    load_onnx,
+)
+from {{ cookiecutter.module_name }}.errors import first_line
 
 from api.model import ServedModel, serve, serve_onnx
 
@@ -30,12 +37,17 @@ def load_from_dir(model_dir: Path, lineage: Path | None = None) -> ServedModel:
     except ArtifactError:
         raise
     except Exception as error:  # a damaged model.onnx: the scikit-learn model is still right
-        logger.warning("Cannot load %s/model.onnx (%s): serving scikit-learn.", model_dir, error)
-        session = None
-    if session is not None:
-        return serve_onnx(session, meta, str(model_dir))
-    if meta.onnx_parity is None:
-        logger.info("No checked ONNX export in %s: serving the scikit-learn model.", model_dir)
+        reason = f"{ONNX_FILE} could not be loaded ({first_line(error)})"
+    else:
+        if session is not None:
+            return serve_onnx(session, meta, str(model_dir))
+        # Training said why it kept no export (model_meta.json; not an older model's metadata).
+        reason = (
+            (meta.onnx_skipped or "training kept no checked ONNX export")
+            if meta.onnx_parity is None
+            else f"{ONNX_FILE} is missing from the model directory"
+        )
+    logger.warning("Serving the scikit-learn model from %s: %s.", model_dir, reason)
     missing = [name for name in SKLEARN_RUNTIME if importlib.util.find_spec(name) is None]
     if missing:  # an image built for the ONNX runtime (requirements-serve-onnx.txt)
         raise ArtifactError(
@@ -50,4 +62,4 @@ def load_from_dir(model_dir: Path, lineage: Path | None = None) -> ServedModel:
         raise
     except Exception as error:  # unpickling runs arbitrary code: report any failure the same way
         raise ArtifactError(f"could not load the model in {model_dir}: {error}") from error
-    return serve(estimator, meta, str(model_dir))
+    return serve(estimator, meta, str(model_dir), reason)

@@ -40,7 +40,9 @@ def load_from_mlflow(model_uri: ModelURI) -> ServedModel:
         raise ArtifactError(f"could not load {model_uri} from MLflow: {error}") from error
     # model_meta.json holds no lineage (it would change the model's hash): the run is the record.
     meta = replace(meta, run_id=run_id, model_version=version, **lineage_of(run))
-    return serve(estimator, meta, model_uri.text)
+    # MLflow keeps the scikit-learn model only; the ONNX export lives in the model directory.
+    reason = "a model from MLflow (MODEL_URI) has no ONNX export"
+    return serve(estimator, meta, model_uri.text, reason)
 
 
 def lineage_of(run: Any) -> dict[str, Any]:

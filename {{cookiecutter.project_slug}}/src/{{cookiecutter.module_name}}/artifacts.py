@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .kinds import Feature
+from .kinds import CategoryRule, Feature
 
 MODEL_FILE = "model.joblib"
 META_FILE = "model_meta.json"
@@ -50,8 +50,15 @@ class ModelMeta:
     data_hash: str | None = None  # sha256 of the training data file
     config_name: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    # How category text is normalised before the model sees it (data.normalize_categories).
+    normalize_categories: CategoryRule = field(default_factory=CategoryRule)
     # What the ONNX parity check measured; None when there is no model.onnx.
     onnx_parity: dict[str, Any] | None = None
+    # Feature name -> the name of its input in model.onnx (ONNX converters rewrite names that are
+    # not plain identifiers: "home city" becomes "home_city"). None: the feature names themselves.
+    onnx_inputs: dict[str, str] | None = None
+    # Why training kept no model.onnx (one line); None when it kept one.
+    onnx_skipped: str | None = None
     # sha256 of each model file, written when saved and checked when loaded.
     artifacts: dict[str, str] = field(default_factory=dict)
     # The lineage of this run (reports/lineage.json, or the MLflow run): not in model_meta.json.
@@ -90,7 +97,11 @@ class ModelMeta:
             features = [Feature.from_dict(f) for f in raw["features"]]
         except TypeError as error:
             raise ValueError(f"a feature is malformed: {error}") from error
-        return cls(**{**raw, "features": features})
+        try:
+            rule = CategoryRule.from_dict(raw.get("normalize_categories") or {})
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"normalize_categories is malformed: {error}") from error
+        return cls(**{**raw, "features": features, "normalize_categories": rule})
 
 
 class ArtifactError(RuntimeError):

@@ -6,7 +6,8 @@ pandas or scikit-learn import, so the API's fast runtime does not load them.
 
     numeric      numbers (float or int); a missing one is NaN, imputed by the model's pipeline
     categorical  strings and booleans, and integers when declared in `data.kinds`; passed to the
-                 model as text (see category_text), a missing one as MISSING_CATEGORY
+                 model as text (see category_text), a missing one as MISSING_CATEGORY, after the
+                 normalisation the data config chose (CategoryRule: surrounding spaces, case)
 
 A date is a numeric feature with a `date_format`: requests send the date as text, and the model
 takes it as a number, the days since 1970-01-01 (see date_number).
@@ -32,6 +33,7 @@ JSON_TYPES = ("float", "int", "str", "bool")
 # The date_format of dates read from a date-typed column (Parquet): sent as ISO 8601 text.
 ISO_8601 = "ISO 8601"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+CASES = ("keep", "lower")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,42 @@ class Feature:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Feature:
         return cls(**raw)
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    """How category text is normalised, alike in training and serving (data.normalize_categories).
+
+    strip: drop surrounding white space (" Paris " is "Paris"; a value of spaces only is missing).
+    case: "keep" ("Paris" and "paris" are two categories) or "lower" (both are "paris").
+    The default does nothing: what a model trained before the setting existed did.
+    """
+
+    strip: bool = False
+    case: str = "keep"
+
+    def __post_init__(self) -> None:
+        if self.case not in CASES:
+            raise ValueError(f"case must be one of {', '.join(CASES)}, not {self.case!r}")
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CategoryRule:
+        return cls(**raw)
+
+    def converter(self) -> Callable[[Any], str]:
+        """value -> the model's text for a categorical feature under this rule."""
+        if not self.strip and self.case == "keep":
+            return category_text
+        strip, lower = self.strip, self.case == "lower"
+
+        def normalised(value: Any) -> str:
+            # A request's text field holds a str (or None): skip category_text's type tests.
+            text = value if type(value) is str else category_text(value)
+            if strip:
+                text = text.strip()
+            return text.lower() if lower else text
+
+        return normalised
 
 
 def category_text(value: Any) -> str:
@@ -104,6 +142,8 @@ def date_number(value: Any, date_format: str) -> float:
     return (moment - EPOCH) / timedelta(days=1)
 
 
-def value_converter(kind: str) -> Callable[[Any], Any]:
+def value_converter(kind: str, rule: CategoryRule | None = None) -> Callable[[Any], Any]:
     """How one value of a feature of this kind becomes the model's input (one record at a time)."""
-    return numeric_value if kind == NUMERIC else category_text
+    if kind == NUMERIC:
+        return numeric_value
+    return category_text if rule is None else rule.converter()

@@ -3,16 +3,22 @@
 ONNX Runtime scores one record in microseconds where scikit-learn needs milliseconds, so the API
 serves `model.onnx` when training wrote one. The whole pipeline is exported, preprocessing included:
 one input per feature (a float column for numeric features, a string column for categorical ones).
+skl2onnx names each input after its column, rewritten where the column name is not a plain
+identifier ("home city" -> "home_city", "1st" -> "_1st", "label" -> "label1" beside the output
+of that name): the export reads those names back from the graph, once, and records the mapping
+(OnnxExport.inputs, then ModelMeta.onnx_inputs) that the parity check and the API both feed by.
+
 An export is kept only if it passes a parity check on the training and held-out rows plus rows
 with a category never seen in training and rows with each feature missing: the same class for
 every row and probabilities within TOLERANCE (classifiers), or values within TOLERANCE
-(regressors). Anything else (an estimator skl2onnx cannot convert, a mismatch) is logged and the
-API serves the scikit-learn model instead: slower, never different.
+(regressors). Anything else (an estimator skl2onnx cannot convert, a mismatch, any error) gives
+no export and one line saying why; the API then serves the scikit-learn model: slower, never
+different.
 """
 
 from __future__ import annotations
 
-import sys
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,16 +34,26 @@ ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
 # The parity check scores at most this many data rows (a seeded sample beyond it), plus edge rows.
 MAX_CHECK_ROWS = 50_000
 UNSEEN_CATEGORY = "\x00never-seen-in-training"
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 @dataclass(frozen=True)
 class OnnxExport:
-    """A checked export: the serialised model and what the parity check measured."""
+    """A checked export: the serialised model, its input names, what the parity check measured."""
 
     model: bytes
+    inputs: dict[str, str]  # feature name -> the name of its input in the graph
     checked_rows: int
     max_difference: float  # largest |probability| or |value| difference seen
     numeric_dtype: str  # "float32" or "float64": what the API must feed numeric inputs
+
+    def parity(self) -> dict[str, Any]:
+        """What the model metadata records of the check (ModelMeta.onnx_parity)."""
+        return {
+            "checked_rows": self.checked_rows,
+            "max_difference": self.max_difference,
+            "numeric_dtype": self.numeric_dtype,
+        }
 
 
 def numeric_dtypes(model: Any) -> list[type]:
@@ -51,8 +67,9 @@ def numeric_dtypes(model: Any) -> list[type]:
     return [np.float32, np.float64] if is_trees else [np.float64, np.float32]
 
 
-def convert(model: Any, features: list[Feature], dtype: type) -> bytes:
-    """The model as ONNX bytes, one input per feature (raises when skl2onnx cannot convert)."""
+def convert(model: Any, features: list[Feature], dtype: type) -> tuple[bytes, dict[str, str]]:
+    """The model as ONNX bytes, one input per feature, and each feature's input name in the graph
+    (raises when skl2onnx cannot convert)."""
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
 
@@ -71,13 +88,24 @@ def convert(model: Any, features: list[Feature], dtype: type) -> bytes:
     del onnx_model.opset_import[:]
     onnx_model.opset_import.extend(opsets)
     serialized: bytes = onnx_model.SerializeToString()
-    return serialized
+    return serialized, input_names(onnx_model, features)
 
 
-def onnx_inputs(rows: pd.DataFrame, features: list[Feature], dtype: type) -> dict[str, np.ndarray]:
-    """Rows as the export's inputs: one (n, 1) column per feature."""
+def input_names(onnx_model: Any, features: list[Feature]) -> dict[str, str]:
+    """Feature name -> graph input name. skl2onnx declares the inputs in the order given, so the
+    graph's n-th input is the n-th feature, whatever it renamed."""
+    names = [graph_input.name for graph_input in onnx_model.graph.input]
+    if len(names) != len(features):
+        raise ValueError(f"the export has {len(names)} inputs for {len(features)} features")
+    return {feature.name: name for feature, name in zip(features, names, strict=True)}
+
+
+def onnx_inputs(
+    rows: pd.DataFrame, features: list[Feature], dtype: type, names: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """Rows as the export's inputs: one (n, 1) column per feature, under its input name."""
     return {
-        f.name: rows[[f.name]].to_numpy(dtype=object if f.kind == CATEGORICAL else dtype)
+        names[f.name]: rows[[f.name]].to_numpy(dtype=object if f.kind == CATEGORICAL else dtype)
         for f in features
     }
 
@@ -108,10 +136,15 @@ def check_rows(rows: pd.DataFrame, features: list[Feature], seed: int = 0) -> pd
 
 
 def parity_problem(
-    model: Any, onnx_model: bytes, rows: pd.DataFrame, features: list[Feature], dtype: type
+    model: Any,
+    onnx_model: bytes,
+    names: dict[str, str],
+    rows: pd.DataFrame,
+    features: list[Feature],
+    dtype: type,
 ) -> tuple[str | None, float]:
     """(what differs, or None; the largest difference) between the model and its export."""
-    outputs = onnx_session(onnx_model).run(None, onnx_inputs(rows, features, dtype))
+    outputs = onnx_session(onnx_model).run(None, onnx_inputs(rows, features, dtype, names))
     expected = model.predict(rows)
     if not hasattr(model, "predict_proba"):  # a regressor: values within the tolerance
         got = np.asarray(outputs[0], dtype=np.float64).reshape(len(rows))
@@ -132,31 +165,60 @@ def parity_problem(
     return None, diff
 
 
-def export_onnx(model: Any, rows: pd.DataFrame, features: list[Feature]) -> OnnxExport | None:
-    """The checked ONNX export of model, or None (with a log line saying why) when there is none.
+def export_onnx(model: Any, rows: pd.DataFrame, features: list[Feature]) -> OnnxExport | Rejected:
+    """The checked ONNX export of model, or why there is none (train.py prints it: one line).
 
     rows: the feature columns of the training and held-out data, typed as the model takes them.
     """
+    try:
+        return checked_export(model, rows, features)
+    except Exception as error:  # anything unexpected is a reason too: the model still serves
+        why = f"{type(error).__name__}: {reason_of(error)}"
+        return Rejected(f"the ONNX export failed ({why})")
+
+
+def checked_export(
+    model: Any, rows: pd.DataFrame, features: list[Feature]
+) -> OnnxExport | Rejected:
     if hasattr(model, "classes_") and len(model.classes_) < 2:
-        warn("ONNX export skipped: a single class; the API serves the scikit-learn model.")
-        return None
+        return Rejected("a model of a single class is not exported")
     checked = check_rows(rows[[f.name for f in features]], features)
     problems = []
     for dtype in numeric_dtypes(model):
         name = np.dtype(dtype).name
         try:
-            onnx_model = convert(model, features, dtype)
-            problem, diff = parity_problem(model, onnx_model, checked, features, dtype)
+            onnx_model, names = convert(model, features, dtype)
+            problem, diff = parity_problem(model, onnx_model, names, checked, features, dtype)
         except Exception as error:  # skl2onnx and onnxruntime raise many types: "not this way"
-            problems.append(f"{name}: {first_line(error)[:300]}")
+            problems.append(f"{name}: {reason_of(error)}")
             continue
         if problem is None:
-            return OnnxExport(onnx_model, len(checked), diff, name)
+            return OnnxExport(onnx_model, names, len(checked), diff, name)
         problems.append(f"{name}: {problem}")
-    warn(f"ONNX export rejected ({'; '.join(problems)}): the API serves the scikit-learn model.")
-    return None
+    return Rejected(f"the ONNX export was rejected ({'; '.join(problems)})")
 
 
-def warn(message: str) -> None:
-    # A plain line on stderr: it shows in `dvc repro` output whatever logging is configured.
-    print(f"WARNING: {message}", file=sys.stderr)
+def reason_of(error: Exception) -> str:
+    """An error's first line, without the memory addresses some object reprs hold: the reason is
+    kept in model_meta.json, which must be the same bytes on every run."""
+    return ADDRESS.sub("", first_line(error))[:300]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """No export, and why: one line, recorded in the model metadata (ModelMeta.onnx_skipped)."""
+
+    reason: str
+
+
+def runtime_line(exported: OnnxExport | Rejected) -> str:
+    """The line training prints about the runtime that will serve this model."""
+    if isinstance(exported, Rejected):
+        return (
+            "WARNING: no ONNX export, serving will use the scikit-learn model (far slower per"
+            f" request): {exported.reason}."
+        )
+    return (
+        f"train: ONNX export kept (checked on {exported.checked_rows} rows, largest difference"
+        f" {exported.max_difference:.1e}): serving uses model.onnx with ONNX Runtime."
+    )

@@ -74,6 +74,13 @@ def one_character(value: str | None) -> str | None:
     return value
 
 
+class CategoryParams(Section):
+    """How category text is normalised before training and serving (kinds.CategoryRule)."""
+
+    strip: bool = True
+    case: Literal["keep", "lower"] = "keep"
+
+
 class DataParams(Section):
     name: str = Field(min_length=1)
     source: str = Field(min_length=1)
@@ -81,6 +88,7 @@ class DataParams(Section):
     task: Task
     features: list[str] | None = Field(None, min_length=1)
     kinds: dict[str, Kind] = Field(default_factory=dict)
+    normalize_categories: CategoryParams = Field(default_factory=CategoryParams)
     test_size: float = Field(0.2, gt=0, lt=1)
     # With inferred features: leave out the columns that identify rows (data/screen.py), or keep.
     identifiers: Literal["drop", "keep"] = "drop"

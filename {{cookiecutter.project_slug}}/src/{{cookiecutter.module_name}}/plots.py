@@ -20,6 +20,12 @@ TOP_FEATURES = 20
 DPI = 100
 
 
+def literal(text: object) -> str:
+    """A column name or class label as matplotlib must draw it: as written (a pair of `$` would
+    start mathematical notation, and a malformed one stop the drawing)."""
+    return str(text).replace("$", r"\$")
+
+
 def png(figure: Figure) -> bytes:
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
@@ -39,8 +45,9 @@ def confusion_matrix(actual: pd.Series, predicted: pd.Series, classes: Sequence[
     image = axes.imshow(counts, cmap="Blues")
     figure.colorbar(image, ax=axes, shrink=0.8)
     ticks = range(len(labels))
-    axes.set_xticks(ticks, labels, rotation=45 if len(labels) > 4 else 0, ha="right")
-    axes.set_yticks(ticks, labels)
+    shown = [literal(label) for label in labels]
+    axes.set_xticks(ticks, shown, rotation=45 if len(labels) > 4 else 0, ha="right")
+    axes.set_yticks(ticks, shown)
     axes.set_xlabel("predicted")
     axes.set_ylabel("actual")
     axes.set_title("Confusion matrix (test split)")
@@ -93,7 +100,7 @@ def feature_importance(values: pd.Series) -> bytes:
     shown = values.head(TOP_FEATURES)[::-1]
     figure = Figure(figsize=(6.5, 1.2 + 0.32 * len(shown)), layout="constrained")
     axes = figure.subplots()
-    axes.barh([str(name) for name in shown.index], shown.to_numpy(float))
+    axes.barh([literal(name) for name in shown.index], shown.to_numpy(float))
     axes.set_xlabel("importance")
     more = f" (top {TOP_FEATURES} of {len(values)})" if len(values) > TOP_FEATURES else ""
     axes.set_title(f"Feature importance{more}")

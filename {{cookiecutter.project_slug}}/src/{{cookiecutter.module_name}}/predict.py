@@ -3,12 +3,15 @@
     python -m {{ cookiecutter.module_name }}.predict data/new.csv predictions.csv [--model-dir models]
 
 Reads the pipeline's model artifact (artifacts.py) only: no MLflow, Hydra or DVC needed. Values are
-turned into model inputs exactly as the data stage did for training (data/, kinds.py).
+turned into model inputs exactly as the data stage did for training (data/, kinds.py), category
+text normalised by the rule recorded with the model. Rows holding a category the model never saw
+in training are predicted too, and counted per column in one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from . import files
 from .artifacts import ArtifactError, ModelMeta, load_artifacts
 from .data import as_categories, as_dates, as_numbers, load_source
 from .errors import PipelineError, exit_on_error, shown
-from .kinds import NUMERIC
+from .kinds import CATEGORICAL, MISSING_CATEGORY, NUMERIC
 
 
 def model_inputs(meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
@@ -42,7 +45,7 @@ def model_inputs(meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
                     f" (row {int(text.index[0]) + 1})."
                 )
         else:
-            values = as_categories(column)
+            values = as_categories(column, meta.normalize_categories)
         gaps = column.isna()
         if gaps.any() and not feature.nullable:
             raise PipelineError(
@@ -53,14 +56,45 @@ def model_inputs(meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
+def unseen_categories(meta: ModelMeta, inputs: pd.DataFrame) -> dict[str, int]:
+    """Per categorical feature that lists its categories, how many rows of the model inputs hold
+    one the model never saw in training (a missing value is not one)."""
+    counts = {}
+    for feature in meta.features:
+        if feature.kind == CATEGORICAL and feature.categories is not None:
+            known = [*feature.categories, MISSING_CATEGORY]
+            count = int((~inputs[feature.name].isin(known)).sum())
+            if count:
+                counts[feature.name] = count
+    return counts
+
+
+def new_column(name: str, frame: pd.DataFrame) -> str:
+    """name, or name_ (name__, ...) when the table has a column of that name already: a column
+    of the user's is never overwritten."""
+    while name in frame.columns:
+        name += "_"
+    return name
+
+
 def predict_frame(model: Any, meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:
-    """frame plus a `prediction` column and, for classifiers, a `proba_<class>` column per class."""
+    """frame plus a `prediction` column and, for classifiers, a `proba_<class>` column per class
+    (each followed by `_` when the table has a column of its name)."""
     inputs = model_inputs(meta, frame)
+    unseen = unseen_categories(meta, inputs)
+    if unseen:
+        counts = ", ".join(
+            f"{name!r} in {count} row{'s' if count > 1 else ''}" for name, count in unseen.items()
+        )
+        print(
+            f"predict: categories never seen in training, predicted anyway: {counts}",
+            file=sys.stderr,
+        )
     result = frame.copy()
-    result["prediction"] = model.predict(inputs)
+    result[new_column("prediction", result)] = model.predict(inputs)
     if meta.task == "classification" and meta.classes and hasattr(model, "predict_proba"):
         for label, column in zip(meta.classes, model.predict_proba(inputs).T, strict=True):
-            result[f"proba_{label}"] = column.round(6)
+            result[new_column(f"proba_{label}", result)] = column.round(6)
     return result
 
 

@@ -40,7 +40,7 @@ from .importance import feature_importance
 from .kinds import MISSING_CATEGORY, NUMERIC
 from .model_card import MODEL_CARD, read_user_sections, render
 from .params import Params
-from .tables import markdown_table
+from .tables import literal, markdown_table
 
 REPORT_MD = Path("docs/report.md")
 REPORT_HTML = Path("reports/report.html")
@@ -186,7 +186,7 @@ def data_summary(inputs: Inputs) -> dict[str, str]:
     kinds = markdown_table(
         ["Kind", "Count", "Features"],
         [
-            [kind, len(names), ", ".join(names) or "—"]
+            [kind, len(names), ", ".join(map(literal, names)) or "—"]
             for kind, names in (("numeric", schema.numeric), ("categorical", schema.categorical))
         ],
     )
@@ -200,7 +200,7 @@ def data_summary(inputs: Inputs) -> dict[str, str]:
             else (column == MISSING_CATEGORY).sum()
         )
         if count:
-            missing_rows.append([name, schema.kinds[name], count, share(count, len(both))])
+            missing_rows.append([literal(name), schema.kinds[name], count, share(count, len(both))])
     missing = (
         markdown_table(["Feature", "Kind", "Missing", "Share"], missing_rows)
         if missing_rows

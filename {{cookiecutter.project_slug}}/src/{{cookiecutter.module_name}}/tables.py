@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
 # Longer cell values (a list of 50 feature names) are cut: a table must stay readable.
 MAX_CELL = 48
 ABSENT = "—"
+# An underscore that may open or close emphasis: not between two letters or digits.
+EDGE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
 
 
 def cell(value: Any, limit: int | None = None) -> str:
@@ -23,6 +26,15 @@ def cell(value: Any, limit: int | None = None) -> str:
         text = str(value)
     text = text.replace("|", "\\|").replace("\n", " ")
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def literal(text: str) -> str:
+    """Text (a column name) shown as written in Markdown: no emphasis, link, code or HTML in it.
+    An underscore inside a word (sepal_length) emphasises nothing, and stays as it is."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for special in "\\`*[]":
+        text = text.replace(special, "\\" + special)
+    return EDGE_UNDERSCORE.sub(r"\\_", text)
 
 
 def markdown_table(

@@ -37,8 +37,9 @@ from .data import load_schema, prepare_data, read_split
 from .errors import exit_on_error
 from .evaluate import PRIMARY_METRIC, score
 from .features import describe_features, split_xy
+from .kinds import CategoryRule
 from .model import build_model
-from .onnx_export import export_onnx, parity_sample
+from .onnx_export import OnnxExport, export_onnx, parity_sample, runtime_line
 from .params import Params
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -96,22 +97,22 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
             data_hash=data_hash,
             config_name=params.name,
             metrics=metrics,
+            normalize_categories=CategoryRule.from_dict(schema.normalize_categories),
         )
         # The fast serving runtime, checked against the model on the rows it has seen (a sample of
         # a large table), unseen categories and missing values.
         rows = parity_sample([x_train, test_frame[schema.features]])
         exported = export_onnx(model, rows, features)
-        if exported is not None:
-            parity = {
-                "checked_rows": exported.checked_rows,
-                "max_difference": exported.max_difference,
-                "numeric_dtype": exported.numeric_dtype,
-            }
-            meta = replace(meta, onnx_parity=parity)
+        onnx_model = None
+        if isinstance(exported, OnnxExport):
+            onnx_model = exported.model
+            meta = replace(meta, onnx_parity=exported.parity(), onnx_inputs=exported.inputs)
+        else:
+            meta = replace(meta, onnx_skipped=exported.reason)
         try:
-            meta = stage_artifacts(model, meta, model_dir, exported.model if exported else None)
+            meta = stage_artifacts(model, meta, model_dir, onnx_model)
             if run is not None:
-                meta = record_run(params, model, x_train, meta, exported is not None)
+                meta = record_run(params, model, x_train, meta, onnx_model is not None)
             now = datetime.now(timezone.utc).isoformat(timespec="seconds")
             meta = replace(meta, trained_at=now)
             # The lineage first: it names the new model's hash, which no older model file has.
@@ -121,6 +122,8 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
             # Not recorded, or interrupted: no model may look trained (the stage failed).
             remove_model(model_dir)
             raise
+    # Last, so that it is not lost among MLflow's lines: which runtime will serve, and why.
+    print(runtime_line(exported), file=sys.stderr if onnx_model is None else sys.stdout)
     return meta
 
 

@@ -108,7 +108,7 @@ def test_a_regressor_answers_numbers_only(regression_model: SavedModel) -> None:
     with TestClient(create_app(settings)) as client:
         body = client.post("/predict", json={"records": as_records(regression_model)}).json()
         assert client.get("/metadata").json()["task"] == "regression"
-    assert set(body) == {"predictions", "model_name", "model_version"}
+    assert set(body) == {"predictions", "unseen", "model_name", "model_version"}
     expected = regression_model.estimator.predict(
         model_inputs(regression_model.meta, regression_model.sample)
     )

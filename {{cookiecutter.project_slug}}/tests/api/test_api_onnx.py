@@ -54,11 +54,13 @@ def test_an_unloadable_export_falls_back_to_scikit_learn(
     save_artifacts(forest_model.estimator, replace(forest_model.meta, artifacts={}), model_dir)
     (model_dir / ONNX_FILE).write_bytes(b"not an onnx model")
     with TestClient(create_app(settings_for(model_dir))) as client:
-        assert client.get("/metadata").json()["runtime"] == "scikit-learn"
+        metadata = client.get("/metadata").json()
         sample = iris_xy()[0].iloc[[0, 75]]
         body = client.post("/predict", json={"records": records(sample.to_numpy())}).json()
+    assert metadata["runtime"] == "scikit-learn"
+    assert metadata["runtime_reason"].startswith("model.onnx could not be loaded")
     assert body["predictions"] == forest_model.estimator.predict(sample).tolist()
-    assert "serving scikit-learn" in caplog.text
+    assert "Serving the scikit-learn model" in caplog.text
 
 
 def test_an_export_that_is_not_the_checked_one_is_refused(
@@ -82,6 +84,23 @@ def test_an_unchecked_export_is_not_served(forest_model: SavedModel, tmp_path: P
     (model_dir / ONNX_FILE).write_bytes((forest_model.model_dir / ONNX_FILE).read_bytes())
     with TestClient(create_app(settings_for(model_dir))) as client:
         assert client.get("/metadata").json()["runtime"] == "scikit-learn"
+
+
+def test_metadata_says_why_the_scikit_learn_model_serves(
+    forest_model: SavedModel, tmp_path: Path
+) -> None:
+    """The reason training recorded for keeping no export, or the file that went missing."""
+    reason = "the ONNX export was rejected (float32: 3 of 160 predictions differ)"
+    rejected = replace(forest_model.meta, onnx_parity=None, onnx_inputs=None, onnx_skipped=reason)
+    save_artifacts(forest_model.estimator, rejected, tmp_path / "rejected")
+    missing = copy_of(forest_model, tmp_path)
+    (missing / ONNX_FILE).unlink()
+    expectations = [(tmp_path / "rejected", reason), (missing, "model.onnx is missing")]
+    for model_dir, expected in expectations:
+        with TestClient(create_app(settings_for(model_dir))) as client:
+            metadata = client.get("/metadata").json()
+        assert metadata["runtime"] == "scikit-learn"
+        assert metadata["runtime_reason"].startswith(expected)
 
 
 # The ONNX-only serving image (requirements-serve-onnx.txt): these modules are not installed there.

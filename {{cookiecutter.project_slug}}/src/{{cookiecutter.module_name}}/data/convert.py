@@ -12,7 +12,7 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from ..errors import PipelineError, shown
-from ..kinds import MISSING_CATEGORY, category_text, date_number
+from ..kinds import MISSING_CATEGORY, CategoryRule, category_text, date_number
 
 
 def as_numbers(column: pd.Series) -> pd.Series:
@@ -28,15 +28,17 @@ def as_numbers(column: pd.Series) -> pd.Series:
     return values
 
 
-def as_categories(column: pd.Series) -> pd.Series:
-    """A categorical feature as the model's text (kinds.category_text); missing -> "".
+def as_categories(column: pd.Series, rule: CategoryRule | None = None) -> pd.Series:
+    """A categorical feature as the model's text (kinds.category_text, then the data config's
+    normalisation when a rule is given); missing -> "".
 
     Each distinct value is converted once and every cell points at its text: a million rows of a
     few categories cost a million pointers, not a million strings.
     """
     codes, distinct = pd.factorize(column, use_na_sentinel=True)
     # Code -1 (missing) picks the last one.
-    texts = np.array([*map(category_text, distinct), MISSING_CATEGORY], dtype=object)
+    to_text = category_text if rule is None else rule.converter()
+    texts = np.array([*map(to_text, distinct), MISSING_CATEGORY], dtype=object)
     return pd.Series(texts[codes], index=column.index, name=column.name, dtype=object)
 
 

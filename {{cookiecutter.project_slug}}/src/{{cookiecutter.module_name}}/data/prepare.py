@@ -21,14 +21,14 @@ The rules, in the order they are applied (docs/your-own-data.md explains them):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pandas as pd
 
 from .. import files
 from ..errors import PipelineError
-from ..kinds import CATEGORICAL, NUMERIC
+from ..kinds import CATEGORICAL, NUMERIC, CategoryRule
 from ..params import Params
 from .convert import as_categories, as_dates, as_numbers, with_missing
 from .infer import date_format, infer_kind, json_type, resolve_task, stray_texts
@@ -76,8 +76,12 @@ def prepare(
     identifiers: str = "drop",
     dates: str = "days",
     missing_values: Sequence[str | float] = (),
+    categories: CategoryRule | None = None,
 ) -> tuple[pd.DataFrame, TableSchema, int]:
-    """The model-ready table, what was decided about it, and how many rows lacked a target."""
+    """The model-ready table, what was decided about it, and how many rows lacked a target.
+
+    categories: how categorical features' text is normalised (data.normalize_categories).
+    """
     # Columns are read from frame by name: no copy of a large table to select them.
     declared = dict(kinds or {})
     names = feature_columns(frame, features, target)
@@ -125,19 +129,25 @@ def prepare(
     }
     task = resolve_task(selected[target], task)
     columns = {
-        name: typed_column(selected[name], kinds_of[name], formats.get(name)) for name in names
+        name: typed_column(selected[name], kinds_of[name], formats.get(name), categories)
+        for name in names
     }
     label = selected[target]
     columns[target] = as_categories(label) if task == "classification" else as_numbers(label)
     typed = pd.DataFrame(columns, index=selected.index, copy=False)  # the columns are new already
-    schema = TableSchema(target, task, names, kinds_of, dtypes, formats, dropped_columns)
+    rule = asdict(categories) if categories is not None else {}
+    schema = TableSchema(
+        target, task, names, kinds_of, dtypes, formats, dropped_columns, normalize_categories=rule
+    )
     return typed, schema, dropped
 
 
-def typed_column(column: pd.Series, kind: str, date_format: str | None) -> pd.Series:
+def typed_column(
+    column: pd.Series, kind: str, date_format: str | None, rule: CategoryRule | None = None
+) -> pd.Series:
     """A feature as the model takes it: numbers, dates as numbers of days, or category text."""
     if date_format is None:
-        return as_numbers(column) if kind == NUMERIC else as_categories(column)
+        return as_numbers(column) if kind == NUMERIC else as_categories(column, rule)
     days = as_dates(column, date_format)
     texts = column[days.isna() & column.notna()]
     if len(texts):
@@ -161,6 +171,7 @@ def prepare_data(params: Params) -> None:
         identifiers=data.identifiers,
         dates=data.dates,
         missing_values=data.missing_values,
+        categories=CategoryRule(**data.normalize_categories.model_dump()),
     )
     train_rows, test_rows = split_rows(frame, schema, data.test_size, params.seed)
     read = len(raw)

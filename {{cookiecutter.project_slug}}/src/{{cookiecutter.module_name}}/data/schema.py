@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import PipelineError
 from ..kinds import CATEGORICAL, NUMERIC
@@ -28,6 +29,9 @@ class TableSchema:
     # data.source, and how many of those it dropped for lacking a target. None: not recorded.
     rows_read: int | None = None
     rows_without_target: int | None = None
+    # How category text was normalised (kinds.CategoryRule as a dict; empty: not at all): training
+    # records it with the model, so serving applies the same.
+    normalize_categories: dict[str, Any] = field(default_factory=dict)
 
     @property
     def categorical(self) -> list[str]:
