@@ -144,8 +144,8 @@ def test_make_repro_refuses_a_dvc_file_that_dvc_cannot_see(project: Path) -> Non
         assert result.returncode != 0
         assert error_lines(result) == [
             f"ERROR: DVC does not see {source}.dvc: a .gitignore rule ignores data/ (`git check-ignore -v data/`),"
-            " so `dvc checkout` and `dvc exp run` would delete the data it tracks. Ignore what is inside instead"
-            " (/data/?* rather than /data/*)."
+            " so `dvc checkout` and `dvc exp run` would delete the data it tracks. Change the rule so that it does"
+            " not match data/ (/data/?* ignores only what is inside data/; /data/* ignores it too)."
         ], result.stderr
         assert "Running stage" not in result.stdout
         assert {**outputs(project), **digests(project, source)} == before

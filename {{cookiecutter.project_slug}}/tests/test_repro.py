@@ -58,3 +58,7 @@ def test_a_dvc_file_in_a_directory_dvc_skips_is_refused(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("/data/?*\n!/data/external/\n", encoding="utf-8")
     with Repo(str(tmp_path)) as repo:  # the project's own rule: DVC sees the file
         check_dvc_files_visible(repo, ["data/external/mine.csv.dvc"])
+    (tmp_path / ".gitignore").write_text("*.dvc\n", encoding="utf-8")
+    hidden = r"DVC does not see .*a .gitignore rule ignores data/external/mine.csv.dvc "
+    with Repo(str(tmp_path)) as repo, pytest.raises(PipelineError, match=hidden):
+        check_dvc_files_visible(repo, ["data/external/mine.csv.dvc"])

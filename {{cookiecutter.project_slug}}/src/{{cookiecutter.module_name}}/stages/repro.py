@@ -90,40 +90,52 @@ def dvc_lock(repo: Any) -> Iterator[None]:
 
 def dvc_files() -> list[str]:
     """The .dvc files git shows here (committed or not), relative to the project."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.dvc"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    # Not a git repository: DVC reads no .gitignore there, and sees every .dvc file.
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.dvc"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:  # no git: DVC reads no .gitignore either, and sees every .dvc file
+        return []
+    # Not a git repository: likewise.
     return sorted(set(filter(None, listed.stdout.split("\0")))) if listed.returncode == 0 else []
 
 
-def hidden_directory(repo: Any, dvc_file: str) -> str | None:
-    """The directory above dvc_file that DVC skips as git-ignored (None: DVC sees the file).
+def hidden_path(repo: Any, dvc_file: str) -> str | None:
+    """What hides dvc_file from DVC: a directory above it, or the file itself, that DVC reads as
+    git-ignored (None: DVC sees the file).
 
     The same test DVC's own walk applies (dvc.repo.index.collect_files), which differs from git's
     for a rule like `/data/*`: git still reads data/external/, DVC skips all of data/.
     """
     parts = Path(dvc_file).parts
-    for depth in range(1, len(parts)):
-        directory = os.path.join(*parts[:depth])
-        if repo.scm.is_ignored(os.path.join(repo.root_dir, directory) + os.sep):
-            return f"{directory}/"
+    for depth in range(1, len(parts) + 1):
+        path = os.path.join(*parts[:depth])
+        is_directory = depth < len(parts)
+        # A trailing separator asks about the directory itself, as DVC's walk does.
+        absolute = os.path.join(repo.root_dir, path) + (os.sep if is_directory else "")
+        if repo.scm.is_ignored(absolute):
+            return f"{path}/" if is_directory else path
     return None
 
 
 def check_dvc_files_visible(repo: Any, files: Sequence[str]) -> None:
     for dvc_file in files:
-        directory = hidden_directory(repo, dvc_file)
-        if directory is not None:
-            raise PipelineError(
-                f"DVC does not see {dvc_file}: a .gitignore rule ignores {directory} (`git"
-                f" check-ignore -v {directory}`), so `dvc checkout` and `dvc exp run` would"
-                f" delete the data it tracks. Ignore what is inside instead"
-                f" (/{directory}?* rather than /{directory}*)."
-            )
+        hidden = hidden_path(repo, dvc_file)
+        if hidden is None:
+            continue
+        example = (
+            f" (/{hidden}?* ignores only what is inside {hidden}; /{hidden}* ignores it too)"
+            if hidden.endswith("/")
+            else ""
+        )
+        raise PipelineError(
+            f"DVC does not see {dvc_file}: a .gitignore rule ignores {hidden} (`git check-ignore"
+            f" -v {hidden}`), so `dvc checkout` and `dvc exp run` would delete the data it"
+            f" tracks. Change the rule so that it does not match {hidden}{example}."
+        )
 
 
 def prepare() -> dict[str, bytes]:
