@@ -13,7 +13,7 @@ import support
 from {{ cookiecutter.module_name }}.config import compose, from_config
 from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.stages.config import check_source
-from {{ cookiecutter.module_name }}.stages.repro import check_dvc_files_visible, run_lock
+from {{ cookiecutter.module_name }}.stages.repro import check_dvc_files_visible, main, run_lock
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:
@@ -24,6 +24,17 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path: Path) 
             pass
     with run_lock(lock):  # released with its holder: the next run takes it
         pass
+
+
+def test_outside_a_dvc_project_it_stops_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main([])
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.startswith("ERROR: no .dvc/ here: run `make repro` at the")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_setting_left_unset_is_named_with_how_to_give_it() -> None:

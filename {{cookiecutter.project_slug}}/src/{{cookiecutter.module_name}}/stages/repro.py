@@ -177,6 +177,8 @@ def report_recorded_sources(before: dict[str, bytes]) -> None:
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
     options = list(sys.argv[1:] if argv is None else argv)
+    if not RUN_LOCK.parent.parent.is_dir():  # the lock must not make a .dvc/ of its own
+        raise PipelineError("no .dvc/ here: run `make repro` at the project's root.")
     with run_lock():  # first: a second run stops before it imports or writes anything
         before = prepare()
         from dvc.cli import main as dvc_main
