@@ -123,12 +123,27 @@ def read_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
 
 def load_params(path: Path = PARAMS_FILE) -> Params:
     """params.yaml, checked: every stage starts here (see params.py)."""
-    return parse_params(read_params(path), source=str(path))
+    raw = read_params(path)
+    require_values(OmegaConf.create(raw), source=str(path))
+    return parse_params(raw, source=str(path))
 
 
 def from_config(cfg: DictConfig, source: str = "the composed configuration") -> Params:
     """A composed Hydra config (for example in a Hydra run), checked like params.yaml."""
+    require_values(cfg, source=source)
     return parse_params(OmegaConf.to_container(cfg, resolve=True), source=source)
+
+
+def require_values(cfg: DictConfig, source: str) -> None:
+    """Stop on a setting left `???` (configs/data/csv.yaml's source and target): name it and how
+    to give it, before a stage reads `???` as a file or a column name."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        more = f" ({len(missing) - 1} more: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        raise PipelineError(
+            f"{source}: {missing[0]} has no value (`???` in configs/){more}: set it there, or"
+            f" give it with the run, for example `dvc exp run -S {missing[0]}=<value>`."
+        )
 
 
 # The settings dvc.yaml interpolates: DVC reads them from params.yaml before any stage runs.

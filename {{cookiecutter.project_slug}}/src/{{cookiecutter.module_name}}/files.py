@@ -6,8 +6,10 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # only for the annotation: composing params.yaml (make repro) needs no pandas
+    import pandas as pd
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:

@@ -1,0 +1,75 @@
+"""`make repro`'s runner (stages/repro.py): one run at a time, .dvc files DVC can see, and the
+settings or files a run cannot start without named before anything runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import support
+
+from {{ cookiecutter.module_name }}.config import compose, from_config
+from {{ cookiecutter.module_name }}.errors import PipelineError
+from {{ cookiecutter.module_name }}.stages.config import check_source
+from {{ cookiecutter.module_name }}.stages.repro import check_dvc_files_visible, main, run_lock
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "tmp" / "make-repro.lock"
+    with run_lock(lock):
+        refused = rf"another `make repro` is running in this project \(process {os.getpid()}\)"
+        with pytest.raises(PipelineError, match=refused), run_lock(lock):
+            pass
+    with run_lock(lock):  # released with its holder: the next run takes it
+        pass
+
+
+def test_outside_a_dvc_project_it_stops_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main([])
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.startswith("ERROR: no .dvc/ here: run `make repro` at the")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_setting_left_unset_is_named_with_how_to_give_it() -> None:
+    cfg = compose(["data=csv", "data.source=mine.csv"], config_dir=support.CONFIG_DIR)
+    with pytest.raises(PipelineError, match=r"data.target has no value .*-S data.target=<value>"):
+        from_config(cfg)
+
+
+def test_a_source_dvc_tracks_but_that_is_not_here_says_to_pull_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("mine.csv.dvc").write_text("outs:\n- path: mine.csv\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match=r"mine.csv.dvc tracks it: fetch it with `dvc pull"):
+        check_source("mine.csv")
+    with pytest.raises(PipelineError, match=r"other.csv does not exist"):
+        check_source("other.csv")
+
+
+def test_a_dvc_file_in_a_directory_dvc_skips_is_refused(tmp_path: Path) -> None:
+    """`/data/*` ignores only what is in data/ for git, but all of data/ for DVC: DVC would
+    then delete the file data/external/mine.csv.dvc tracks (an "unused link")."""
+    from dvc.repo import Repo
+
+    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+    (tmp_path / "data/external").mkdir(parents=True)
+    (tmp_path / "data/external/mine.csv.dvc").write_text("outs: []\n", encoding="utf-8")
+    (tmp_path / ".gitignore").write_text("/data/*\n!/data/external/\n", encoding="utf-8")
+    hidden = r"DVC does not see .*a .gitignore rule ignores data/"
+    with Repo.init(str(tmp_path)) as repo, pytest.raises(PipelineError, match=hidden):
+        check_dvc_files_visible(repo, ["data/external/mine.csv.dvc"])
+    (tmp_path / ".gitignore").write_text("/data/?*\n!/data/external/\n", encoding="utf-8")
+    with Repo(str(tmp_path)) as repo:  # the project's own rule: DVC sees the file
+        check_dvc_files_visible(repo, ["data/external/mine.csv.dvc"])
+    (tmp_path / ".gitignore").write_text("*.dvc\n", encoding="utf-8")
+    hidden = r"DVC does not see .*a .gitignore rule ignores data/external/mine.csv.dvc "
+    with Repo(str(tmp_path)) as repo, pytest.raises(PipelineError, match=hidden):
+        check_dvc_files_visible(repo, ["data/external/mine.csv.dvc"])
