@@ -98,3 +98,20 @@ def feature_importance(values: pd.Series) -> bytes:
     more = f" (top {TOP_FEATURES} of {len(values)})" if len(values) > TOP_FEATURES else ""
     axes.set_title(f"Feature importance{more}")
     return png(figure)
+
+
+def fold_scores(scores: dict[str, list[float]], means: dict[str, float]) -> bytes:
+    """Each metric's fold scores as points (jittered, seeded), its mean as a bar."""
+    names = list(scores)
+    figure = Figure(figsize=(1.8 + 1.6 * len(names), 4), layout="constrained")
+    axes = figure.subplots()
+    rng = np.random.default_rng(0)
+    for index, name in enumerate(names):
+        values = np.asarray(scores[name], dtype=float)
+        axes.scatter(index + rng.uniform(-0.12, 0.12, len(values)), values, s=18, alpha=0.7)
+        axes.hlines(means[name], index - 0.3, index + 0.3, color="black", linewidth=2)
+    axes.set_xticks(range(len(names)), names)
+    axes.set_xlim(-0.6, len(names) - 0.4)
+    axes.set_ylabel("score on the held-out fold")
+    axes.set_title("Cross-validation fold scores (training split)")
+    return png(figure)

@@ -22,7 +22,7 @@ import base64
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class Inputs:
     predictions: pd.DataFrame
     train: pd.DataFrame
     test: pd.DataFrame
+    # The metrics file's nested entries: `cv` and `test_interval` (see stages/evaluate.py).
+    estimates: dict[str, Any] = field(default_factory=dict)
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -77,7 +79,8 @@ def read_inputs(params: Params) -> Inputs:
         model, meta = load_artifacts(Path(paths.model_dir), Path(paths.lineage))
     except ArtifactError as error:
         raise PipelineError(str(error)) from error
-    metrics = read_json(Path(paths.metrics), "metrics")
+    written = read_json(Path(paths.metrics), "metrics")
+    metrics = {k: v for k, v in written.items() if isinstance(v, int | float)}
     if not Path(paths.predictions).is_file():
         raise PipelineError(f"no predictions at {paths.predictions}: run `make repro` first.")
     text = schema.task == "classification"
@@ -93,6 +96,7 @@ def read_inputs(params: Params) -> Inputs:
         predictions=predictions,
         train=read_split(Path(paths.train), schema),
         test=read_split(Path(paths.test), schema),
+        estimates={k: v for k, v in written.items() if isinstance(v, dict)},
     )
 
 
@@ -134,6 +138,8 @@ def figures(inputs: Inputs) -> tuple[list[Figure], str]:
                 "A trend or a funnel here means an error the model makes systematically.",
             ),
         ]
+    if "cv" in inputs.estimates:
+        shown.append(fold_scores_figure(inputs))
     x, y = split_xy(inputs.test, inputs.schema.features, inputs.schema.target)
     importance, note = feature_importance(inputs.model, x, y, inputs.params.seed)
     if importance is not None:
@@ -288,6 +294,7 @@ def card_facts(inputs: Inputs) -> dict[str, str]:
         f" {scores}. The primary metric is {primary}. See [Metrics](#metrics) and"
         " [Plots](#plots)."
     )
+    evaluation += uncertainty_card_text(inputs, primary)
     return {"Training data": training, "Evaluation": evaluation}
 
 
@@ -331,6 +338,7 @@ def build_markdown(
         " pipeline's files. Edit the model card's own sections in"
         f" `{MODEL_CARD}`; everything else here is generated.\n",
         metrics_section(inputs),
+        uncertainty_section(inputs),
         plots_section(shown, note, source),
         data_section(inputs, summary),
         lineage_section(inputs),
@@ -339,6 +347,77 @@ def build_markdown(
     if comparison is not None:
         parts.append(comparison)
     return "\n".join(part.rstrip("\n") + "\n" for part in parts)
+
+
+# --- uncertainty ---------------------------------------------------------------------------------
+
+
+def fold_scores_figure(inputs: Inputs) -> Figure:
+    cv = inputs.estimates["cv"]
+    scores = {name: value["folds"] for name, value in cv.items() if isinstance(value, dict)}
+    return Figure(
+        "cv_folds",
+        "Cross-validation fold scores",
+        plots.fold_scores(scores, {name: cv[name]["mean"] for name in scores}),
+        f"One point per fold ({cv.get('k')} folds x {cv.get('repeats')} repeats, seed"
+        f" {cv.get('seed')}) of the training split; the bar is the mean. Spread here is noise"
+        " that a single split hides.",
+    )
+
+
+def uncertainty_section(inputs: Inputs) -> str:
+    """Each metric's test value with its bootstrap interval, and its cross-validated estimate."""
+    cv = inputs.estimates.get("cv")
+    test = inputs.estimates.get("test_interval")
+    if cv is None and test is None:
+        return "## Uncertainty\n\nThe metrics file has no intervals: run `make repro`.\n"
+    confidence = f"{100 * float((test or {}).get('confidence', 0.95)):g} %"
+    rows = []
+    for name in [m for m in inputs.metrics if m != "n_test"]:
+        bounds = (test or {}).get(name) or {}
+        fold = (cv or {}).get(name) or {}
+        rows.append(
+            [
+                name,
+                inputs.metrics[name],
+                f"[{bounds['low']:.4g}, {bounds['high']:.4g}]" if bounds else None,
+                f"{fold['mean']:.4g} ± {fold['std']:.4g}" if fold else None,
+                f"[{fold['low']:.4g}, {fold['high']:.4g}]" if fold else None,
+            ]
+        )
+    text = (
+        "## Uncertainty\n\nThe test split gives one number per metric; how far it could move"
+        f" is its bootstrap interval ({confidence}, {(test or {}).get('resamples')} resamples of"
+        " the test rows). The cross-validation refits the same model on"
+        f" {cv.get('k') if cv else '?'} folds of the training split"
+        f" ({cv.get('repeats') if cv else '?'} repeat(s), seed {cv.get('seed') if cv else '?'}):"
+        " mean ± standard deviation over the folds, and a t interval corrected for the overlap of"
+        " the folds' training rows (Nadeau and Bengio). See docs/evaluation.md.\n\n"
+    )
+    headers = [
+        "Metric",
+        "Test split",
+        f"Test {confidence} interval",
+        "Cross-validated",
+        f"CV {confidence} interval",
+    ]
+    return text + markdown_table(headers, rows)
+
+
+def uncertainty_card_text(inputs: Inputs, primary: str) -> str:
+    cv = inputs.estimates.get("cv") or {}
+    test = (inputs.estimates.get("test_interval") or {}).get(primary)
+    text = ""
+    if test:
+        text += f" The {primary}'s bootstrap interval: [{test['low']:.4g}, {test['high']:.4g}]."
+    if isinstance(cv.get(primary), dict):
+        fold = cv[primary]
+        text += (
+            f" Cross-validated on the training split ({cv.get('k')} folds x {cv.get('repeats')}):"
+            f" {primary} {fold['mean']:.4g} ± {fold['std']:.4g}, interval"
+            f" [{fold['low']:.4g}, {fold['high']:.4g}]; see [Uncertainty](#uncertainty)."
+        )
+    return text
 
 
 # --- output --------------------------------------------------------------------------------------
