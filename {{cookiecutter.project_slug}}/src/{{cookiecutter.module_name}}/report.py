@@ -310,14 +310,19 @@ def plots_section(shown: Sequence[Figure], note: str, source: Callable[[Figure],
 
 
 def comparison_section(params: Params, runs: int) -> str:
-    from .compare import collect, comparison_table
+    from .compare import collect, comparison_table, find_baseline
 
     rows, problems = collect(params, runs)
     text = (
         "## Experiments compared\n\nThe DVC experiments (`dvc exp show`) and the newest MLflow"
         " runs of this task (`make compare` prints the same table).\n\n"
     )
-    text += comparison_table(rows, params.data.task)
+    try:
+        baseline = find_baseline(rows, params, None)
+    except Exception as error:  # an unreachable tracking server must not stop the report
+        baseline = None
+        problems.append(f"the baseline: {error}")
+    text += comparison_table(rows, params.data.task, baseline, params.evaluation.confidence)
     for problem in problems:
         text += f'\n!!! note "Not shown"\n    {problem}\n'
     return text

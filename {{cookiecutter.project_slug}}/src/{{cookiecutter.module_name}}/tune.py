@@ -487,7 +487,7 @@ def preset_yaml(name: str, overrides: Sequence[str], study: str, value: float, m
         f"# Written by `make tune`; select it with `experiment: {name}` in configs/config.yaml.\n"
     )
     body = {"defaults": defaults, **values} if defaults else values
-    return header + yaml.safe_dump(body, sort_keys=False)
+    return header + str(yaml.safe_dump(body, sort_keys=False))
 
 
 def write_preset(spec: Study, study: Any) -> Path | None:
@@ -587,7 +587,7 @@ def finish(spec: Study) -> None:
     preset = write_preset(spec, study)
     if complete:
         best = study.best_trial
-        client.log_metric(spec.parent_run_id, f"best_cv_{spec.metric}_mean", best.value)
+        client.log_metric(spec.parent_run_id, f"best_cv_{spec.metric}_mean", float(best.value or 0))
         client.set_tag(spec.parent_run_id, "tune_best_trial", str(best.number))
         values = " ".join(best.user_attrs.get("overrides", []))
         print(
