@@ -88,7 +88,7 @@ def residuals(actual: pd.Series, predicted: pd.Series) -> bytes:
     return png(figure)
 
 
-def feature_importance(values: pd.Series) -> bytes:
+def feature_importance(values: pd.Series, title: str = "Feature importance") -> bytes:
     """The TOP_FEATURES largest importances as horizontal bars, largest on top."""
     shown = values.head(TOP_FEATURES)[::-1]
     figure = Figure(figsize=(6.5, 1.2 + 0.32 * len(shown)), layout="constrained")
@@ -96,7 +96,7 @@ def feature_importance(values: pd.Series) -> bytes:
     axes.barh([str(name) for name in shown.index], shown.to_numpy(float))
     axes.set_xlabel("importance")
     more = f" (top {TOP_FEATURES} of {len(values)})" if len(values) > TOP_FEATURES else ""
-    axes.set_title(f"Feature importance{more}")
+    axes.set_title(f"{title}{more}")
     return png(figure)
 
 
@@ -114,4 +114,18 @@ def fold_scores(scores: dict[str, list[float]], means: dict[str, float]) -> byte
     axes.set_xlim(-0.6, len(names) - 0.4)
     axes.set_ylabel("score on the held-out fold")
     axes.set_title("Cross-validation fold scores (training split)")
+    return png(figure)
+
+
+def optimisation_history(numbers: list[int], values: list[float], maximize: bool) -> bytes:
+    """Each finished trial's value, and the best value so far as a step line."""
+    best = np.maximum.accumulate(values) if maximize else np.minimum.accumulate(values)
+    figure = Figure(figsize=(6.5, 4), layout="constrained")
+    axes = figure.subplots()
+    axes.scatter(numbers, values, s=18, alpha=0.7, label="trial")
+    axes.step(numbers, best, where="post", color="black", linewidth=1.5, label="best so far")
+    axes.set_xlabel("trial")
+    axes.set_ylabel("cross-validated score")
+    axes.set_title("Optimisation history")
+    axes.legend(loc="lower right" if maximize else "upper right")
     return png(figure)

@@ -336,6 +336,7 @@ def build_markdown(
     source: Callable[[Figure], str],
     card: str,
     comparison: str | None,
+    search: Callable[[Callable[[Figure], str]], str] | None = None,
 ) -> str:
     parts = [
         f"# {TITLE}\n\n"
@@ -351,6 +352,8 @@ def build_markdown(
     ]
     if comparison is not None:
         parts.append(comparison)
+    if search is not None:
+        parts.append(search(source))
     return "\n".join(part.rstrip("\n") + "\n" for part in parts)
 
 
@@ -425,6 +428,96 @@ def uncertainty_card_text(inputs: Inputs, primary: str) -> str:
     return text
 
 
+# --- the hyperparameter searches (make tune) ------------------------------------------------------
+
+TOP_TRIALS = 5
+
+
+def read_studies(root: Path = Path("tune")) -> list[tuple[str, Any, list[Figure]]]:
+    """Each study of `make tune` (its journal in tune/<study>/) with its figures."""
+    journals = sorted(root.glob("*/journal.log"))
+    if not journals:
+        return []
+    import optuna
+
+    from .tune import open_storage, quiet_optuna
+
+    quiet_optuna()
+    found = []
+    for journal in journals:
+        name = journal.parent.name
+        try:
+            study = optuna.load_study(study_name=name, storage=open_storage(str(journal)))
+        except (KeyError, ValueError):  # a journal of another name, or an empty one
+            continue
+        found.append((name, study, study_figures(name, study)))
+    return found
+
+
+def study_figures(name: str, study: Any) -> list[Figure]:
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+    from optuna.trial import TrialState
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return []
+    maximize = study.direction.name == "MAXIMIZE"
+    shown = [
+        Figure(
+            f"search_{name}_history",
+            f"Search {name}: optimisation history",
+            plots.optimisation_history(
+                [t.number for t in complete], [float(t.value) for t in complete], maximize
+            ),
+            "Each finished trial's cross-validated score, and the best so far.",
+        )
+    ]
+    try:
+        importances = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
+    except (RuntimeError, ValueError):  # too few trials, or nothing varies
+        importances = {}
+    if importances:
+        values = pd.Series(importances, dtype=float).sort_values(ascending=False)
+        shown.append(
+            Figure(
+                f"search_{name}_importances",
+                f"Search {name}: parameter importances",
+                plots.feature_importance(values, "Parameter importance (fANOVA)"),
+                "How much of the score's variation across trials each setting explains.",
+            )
+        )
+    return shown
+
+
+def search_section(
+    searches: Sequence[tuple[str, Any, list[Figure]]], source: Callable[[Figure], str]
+) -> str:
+    from optuna.trial import TrialState
+
+    text = (
+        "## Hyperparameter search\n\nThe studies of `make tune` (in `tune/`): each trial is"
+        " scored by cross-validation on the training split only; the test split is never seen.\n"
+    )
+    for name, study, shown in searches:
+        trials = study.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        pruned = sum(t.state == TrialState.PRUNED for t in trials)
+        maximize = study.direction.name == "MAXIMIZE"
+        best = sorted(complete, key=lambda t: float(t.value), reverse=maximize)[:TOP_TRIALS]
+        text += (
+            f"\n### Study `{name}`\n\n{len(complete)} finished and {pruned} pruned trials;"
+            f" preset `configs/experiment/tuned-{name}.yaml`. The best trials:\n\n"
+        )
+        keys = sorted({key for t in best for key in t.params})
+        text += markdown_table(
+            ["Trial", "Score", *keys],
+            [[t.number, float(t.value), *(t.params.get(k) for k in keys)] for t in best],
+        )
+        for figure in shown:
+            text += f"\n![{figure.title}]({source(figure)})\n\n{figure.caption}\n"
+    return text
+
+
 # --- output --------------------------------------------------------------------------------------
 
 STYLE = """
@@ -471,8 +564,18 @@ def write_report(
     summary = data_summary(inputs)
     card = render(card_facts(inputs), read_user_sections(card_path), card_path)
     comparison = None if runs is None else comparison_section(params, runs)
+    searches = read_studies()
+    search_figures = [f for _, _, figs in searches for f in figs]
+    search = (lambda source: search_section(searches, source)) if searches else None
     page = build_markdown(
-        inputs, summary, shown, note, lambda f: f"{image_dir.name}/{f.name}.png", card, comparison
+        inputs,
+        summary,
+        shown,
+        note,
+        lambda f: f"{image_dir.name}/{f.name}.png",
+        card,
+        comparison,
+        search,
     )
     inline = build_markdown(
         inputs,
@@ -482,13 +585,14 @@ def write_report(
         lambda f: "data:image/png;base64," + base64.b64encode(f.png).decode("ascii"),
         card,
         comparison,
+        search,
     )
     written = []
     image_dir.mkdir(parents=True, exist_ok=True)
     for old in image_dir.glob("*.png"):  # a plot of another task must not linger
-        if old.stem not in {f.name for f in shown}:
+        if old.stem not in {f.name for f in [*shown, *search_figures]}:
             old.unlink()
-    for figure in shown:
+    for figure in [*shown, *search_figures]:
         path = image_dir / f"{figure.name}.png"
         files.write_bytes(path, figure.png)
         written.append(path)
