@@ -144,6 +144,17 @@ def test_two_workers_finish_the_asked_trials_between_them(project: Path) -> None
     assert len({r["pipeline.pid"] for r in done}) == 2, "the trials did not run in two processes"
 
 
+def test_submitit_jobs_share_one_study_as_slurm_jobs_would(project: Path) -> None:
+    """LAUNCHER=slurm's machinery, without a cluster: submitit's local executor. Another model, so
+    the preset also chooses its config group."""
+    command = "make tune TRIALS=3 WORKERS=2 LAUNCHER=submitit_local STUDY=jobs ARGS=model=logistic_regression"
+    output = sh(command, project).stdout
+    assert "tune: 2 submitit_local jobs submitted" in output, output
+    check_study(project, "jobs", 3)
+    preset = (project / "configs/experiment/tuned-jobs.yaml").read_text(encoding="utf-8")
+    assert "- override /model: logistic_regression\n" in preset and "    C: " in preset
+
+
 def test_make_compare_shows_the_paired_test(project: Path) -> None:
     sh("make train ARGS='experiment=linear'", project)  # the same folds, another model
     default = sh("make compare RUNS=5", project).stdout  # against the best cross-validated row

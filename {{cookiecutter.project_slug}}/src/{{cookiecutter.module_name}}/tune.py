@@ -452,7 +452,8 @@ def submit_jobs(spec: Study, workers: int, launcher: str) -> None:
     else:
         executor.update_parameters(timeout_min=60)
     jobs = executor.map_array(work, [spec] * workers)
-    print(f"tune: {workers} {launcher} jobs submitted: {', '.join(job.job_id for job in jobs)}")
+    ids = ", ".join(job.job_id for job in jobs)
+    print(f"tune: {workers} {launcher} jobs submitted ({ids}); their output: {executor.folder}/")
     for job in jobs:
         job.result()
 
@@ -462,7 +463,7 @@ def preset_yaml(name: str, overrides: Sequence[str], study: str, value: float, m
     import yaml
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    defaults: list[str] = []
+    defaults: list[dict[str, Any]] = []
     values: dict[str, Any] = {"name": name}
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         key = override.key_or_group
@@ -473,7 +474,7 @@ def preset_yaml(name: str, overrides: Sequence[str], study: str, value: float, m
                 "tune from the settings, not from a preset: name the experiment's settings in ARGS."
             )
         if (CONFIG_DIR / key).is_dir():
-            defaults.append(f"override /{key}: {override.value()}")
+            defaults.append({f"override /{key}": override.value()})
             continue
         node = values
         *parents, leaf = key.split(".")
