@@ -212,7 +212,9 @@ def check_latex(text: str) -> None:
     assert spec is not None
     columns = len(spec.group(1))
     assert text.index(r"\toprule") < text.index(r"\midrule") < text.index(r"\bottomrule")
-    rows = text.split(r"\toprule")[1].split(r"\bottomrule")[0].replace(r"\midrule", "").strip().splitlines()
+    table = text.split(r"\toprule")[1].split(r"\bottomrule")[0].replace(r"\midrule", "")
+    rows = [row for row in table.splitlines() if row.strip()]
+    assert len(rows) >= 3, "a header and at least two rows"
     for row in rows:
         assert row.strip().endswith(r"\\"), row
         assert len(re.split(r"(?<!\\)&", row)) == columns, row
