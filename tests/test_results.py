@@ -14,7 +14,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from helpers import bake_project, make_init
+from helpers import bake_project, make_init, run
 from test_lifecycle import start, wait_for
 from test_pipeline import SLUG, mlflow_query, sh
 
@@ -219,3 +219,26 @@ def check_latex(text: str) -> None:
         assert row.strip().endswith(r"\\"), row
         assert len(re.split(r"(?<!\\)&", row)) == columns, row
         assert row.count("$") % 2 == 0, f"unbalanced math in {row}"
+
+
+def test_make_report_shows_the_studies(project: Path) -> None:
+    sh("make report RUNS=5", project)
+    page = (project / "docs/report.md").read_text(encoding="utf-8")
+    search = page.split("## Hyperparameter search", 1)[1]
+    assert "### Study `grow`" in search and "preset `configs/experiment/tuned-grow.yaml`" in search
+    best = max(float(r["cv_accuracy_mean"]) for r in study_runs(project, "grow") if "cv_accuracy_mean" in r)
+    assert f"| {best:.6g} |" in search.split("### Study `grow`", 1)[1]
+    for name in ("search_grow_history.png", "search_grow_importances.png", "cv_folds.png"):
+        assert f"](report/{name})" in page, name
+    sizes = run(
+        [str(project / ".venv/bin/python"), "-c", DECODE],
+        cwd=project,
+    ).stdout.split()
+    assert sizes and all(int(size) > 150 for size in sizes), sizes
+
+
+DECODE = (
+    "import pathlib\nfrom PIL import Image\n"
+    "for path in sorted(pathlib.Path('docs/report').glob('*.png')):\n"
+    "    image = Image.open(path); image.load(); print(*image.size)"
+)

@@ -255,12 +255,15 @@ def comparison_table(
     metrics = [primary, *metrics]
     params = differing_params(rows)
     headers = ["Source", "Name", *(f"**{primary}**" if m == primary else m for m in metrics)]
-    headers += [f"CV {primary} [{100 * confidence:g} % CI]", "vs baseline"]
+    # The cross-validation's columns once a row has one (runs from before it have none).
+    validated = any(primary in row.cv for row in rows)
+    if validated:
+        headers += [f"CV {primary} [{100 * confidence:g} % CI]", "vs baseline"]
     headers += params
     tests = {id(row): paired(row, baseline, primary, confidence) for row in rows}
     body = [
         [row.source, row.name, *(row.metrics.get(m) for m in metrics)]
-        + [cv_cell(row, primary), versus_cell(row, baseline, tests[id(row)])]
+        + ([cv_cell(row, primary), versus_cell(row, baseline, tests[id(row)])] if validated else [])
         + [row.params.get(p) for p in params]
         for row in sort_rows(rows, primary, higher)
     ]
@@ -269,7 +272,7 @@ def comparison_table(
         f"Sorted by {primary} ({order} first). Parameters listed: those that differ between rows."
     )
     text = markdown_table(headers, body, limit=MAX_CELL) + f"\n{note}\n"
-    return text + tests_text(rows, baseline, tests, primary, higher)
+    return text + (tests_text(rows, baseline, tests, primary, higher) if validated else "")
 
 
 def cv_cell(row: Row, metric: str) -> str | None:

@@ -564,7 +564,8 @@ def write_report(
     summary = data_summary(inputs)
     card = render(card_facts(inputs), read_user_sections(card_path), card_path)
     comparison = None if runs is None else comparison_section(params, runs)
-    searches = read_studies()
+    # The searches of `make tune`, like the comparison, come from outside the pipeline's files.
+    searches = read_studies() if runs is not None else []
     search_figures = [f for _, _, figs in searches for f in figs]
     search = (lambda source: search_section(searches, source)) if searches else None
     page = build_markdown(
@@ -613,7 +614,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--html", type=Path, default=REPORT_HTML, help="the one-file page")
     parser.add_argument("--model-card", type=Path, default=MODEL_CARD, help="your card sections")
     parser.add_argument("--runs", type=int, default=10, help="newest MLflow runs to compare")
-    parser.add_argument("--no-compare", action="store_true", help="leave out the comparison")
+    parser.add_argument(
+        "--no-compare", action="store_true", help="leave out the comparison and the searches"
+    )
     args = parser.parse_args(argv)
     if args.runs < 0:
         parser.error("--runs must be 0 or more")
