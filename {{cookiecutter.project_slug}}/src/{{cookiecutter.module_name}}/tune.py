@@ -415,8 +415,9 @@ def run_workers(spec: Study, workers: int, launcher: str) -> None:
     files.write_text(settings, json.dumps(asdict(spec), indent=2) + "\n")
     if launcher == "parallel":
         command = [sys.executable, "-m", f"{__package__}.tune", "--worker", str(settings)]
-        processes = [subprocess.Popen(command) for _ in range(workers)]
+        processes = [subprocess.Popen(command) for _ in range(workers - 1)]
         try:
+            work(spec)  # this process is one of the workers: one process start-up fewer
             failed = [p for p in processes if p.wait() != 0]
         except BaseException:
             for process in processes:
