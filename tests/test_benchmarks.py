@@ -59,3 +59,11 @@ def test_bench_serving_prints_the_side_by_side_table(trained_project: Path) -> N
 def test_bench_repro_prints_clean_and_noop_times() -> None:
     result = run([sys.executable, str(BENCHMARKS / "bench_repro.py")], cwd=TEMPLATE_DIR, timeout=900)
     assert "from clean" in result.stdout and "no-op (nothing changed)" in result.stdout
+
+
+def test_bench_tune_prints_the_cost_per_trial_and_the_speed_up() -> None:
+    result = run([sys.executable, str(BENCHMARKS / "bench_tune.py"), "--trials", "4"], cwd=TEMPLATE_DIR, timeout=1800)
+    assert re.search(
+        r"^CPU per trial outside the fits\s+\d+\.\d{3} s \(goal < 1 s: (met|NOT met)\)$", result.stdout, re.M
+    )
+    assert re.search(r"^speed-up of 2 workers over 1 \(wall\)\s+\d+\.\d\dx$", result.stdout, re.M), result.stdout

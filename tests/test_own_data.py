@@ -117,7 +117,9 @@ def test_the_mixed_table_trains_with_kinds_recorded(project: Path) -> None:
     }
     assert meta["task"] == "classification" and meta["classes"] == ["premium", "standard"]
     assert meta["onnx_parity"] is not None  # the whole pipeline, one-hot of text included
-    assert set(json.loads((project / "reports/metrics.json").read_text())) == {"accuracy", "f1_macro", "n_test"}
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert set(metrics) == {"accuracy", "f1_macro", "n_test", "cv", "test_interval"}
+    assert {"accuracy", "f1_macro"} <= set(metrics["cv"]) and {"accuracy", "f1_macro"} <= set(metrics["test_interval"])
 
 
 @pytest.mark.parametrize("runtime", ["onnx", "scikit-learn"])
@@ -224,7 +226,9 @@ def test_a_regression_table_trains_serves_and_predicts(project: Path, tmp_path: 
     output = sh("make repro", project).stdout
     assert stages_run(output) == ["config", "data", "train", "evaluate"]
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    assert set(metrics) == {"rmse", "mae", "r2", "n_test"}
+    assert set(metrics) == {"rmse", "mae", "r2", "n_test", "cv", "test_interval"}
+    for name in ("rmse", "mae", "r2"):
+        assert metrics["cv"][name]["low"] <= metrics["cv"][name]["mean"] <= metrics["cv"][name]["high"], name
     assert '"type": "point"' in sh("dvc plots show --json", project).stdout  # predicted vs actual
     rows = held_out_rows(project, tmp_path)
     expected = expected_predictions(project, rows)

@@ -86,14 +86,18 @@ def test_make_report_shows_the_models_metrics_plots_and_mlflow_run(project: Path
     metrics = metrics_of(project)
     lineage = json.loads((project / "reports/lineage.json").read_text(encoding="utf-8"))
     logged = mlflow_query(project, f"result = client.get_run({lineage['run_id']!r}).data.metrics")
-    for name, value in metrics.items():
-        assert table_value(page, name) == f"{value:.6g}", name
-        assert logged[name] == value, name
+    for name in ("accuracy", "f1_macro", "n_test"):
+        assert table_value(page, name) == f"{metrics[name]:.6g}", name
+        assert logged[name] == metrics[name], name
+    # The intervals, as metrics.json holds them, in the MLflow run too.
+    for name in ("accuracy", "f1_macro"):
+        assert logged[f"cv_{name}_mean"] == metrics["cv"][name]["mean"], name
+        assert logged[f"{name}_low"] == metrics["test_interval"][name]["low"], name
     assert table_value(page, "MLflow run") == lineage["run_id"]
     assert table_value(page, "Git commit").startswith(sh("git rev-parse HEAD~1", project).stdout.strip())
     # The images decode (every pixel), in the docs and inlined in the one-file page.
     images = sorted(p.name for p in (project / "docs/report").glob("*.png"))
-    assert images == ["confusion_matrix.png", "feature_importance.png"]
+    assert images == ["confusion_matrix.png", "cv_folds.png", "feature_importance.png"]
     sizes = python(
         project,
         "import base64, io, re, pathlib\nfrom PIL import Image\n"
@@ -128,7 +132,7 @@ def test_make_docs_includes_the_report(project: Path) -> None:
     html = (site / "index.html").read_text(encoding="utf-8")
     assert "Results report" in html and "Model card" in html
     assert f"{metrics_of(project)['accuracy']:.6g}" in html
-    for name in ("confusion_matrix.png", "feature_importance.png"):
+    for name in ("confusion_matrix.png", "cv_folds.png", "feature_importance.png"):
         assert f'src="../report/{name}"' in html or f'src="{name}"' in html, name
         assert (site / name).read_bytes() == (project / "docs/report" / name).read_bytes()
     assert not (project / "site" / "model-card").exists(), "the card's source became a page"

@@ -52,6 +52,8 @@ TARGET_COVERAGE: dict[str, str] = {
     "mlflow-ui": "test_pipeline.py::test_make_mlflow_ui_serves_the_project_store",
     "report": "test_report.py::test_make_report_shows_the_models_metrics_plots_and_mlflow_run",
     "compare": "test_report.py::test_make_compare_lists_dvc_and_mlflow_best_first",
+    "tune": "test_results.py::test_make_tune_resumes_a_study_under_one_parent_run",
+    "paper-table": "test_results.py::test_make_paper_table_parses_and_holds_the_runs_numbers",
     "promote": "test_pipeline.py::test_make_promote_sets_the_champion_alias",
     "push-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",
     "pull-data": "test_pipeline.py::test_push_then_pull_restores_identical_data",

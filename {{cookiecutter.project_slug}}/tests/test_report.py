@@ -100,10 +100,23 @@ def test_the_report_shows_the_metrics_plots_data_lineage_and_card(
     out = report(classification, tmp_path, CARD)
     page = out["md"].read_text(encoding="utf-8")
     metrics = json.loads(Path(classification.paths.metrics).read_text(encoding="utf-8"))
-    for name, value in metrics.items():
-        assert table_value(page, name) == f"{value:.6g}", name
+    for name in ("accuracy", "f1_macro", "n_test"):
+        assert table_value(page, name) == f"{metrics[name]:.6g}", name
+    # Each metric's intervals, as metrics.json holds them.
+    uncertainty = page.split("## Uncertainty", 1)[1].split("\n## ", 1)[0]
+    for name in ("accuracy", "f1_macro"):
+        test, cv = metrics["test_interval"][name], metrics["cv"][name]
+        row = f"| {name} | {metrics[name]:.6g} | [{test['low']:.4g}, {test['high']:.4g}] |"
+        assert row in uncertainty, row
+        assert f"| {cv['mean']:.4g} ± {cv['std']:.4g} | [{cv['low']:.4g}, {cv['high']:.4g}] |" in (
+            uncertainty
+        )
     images = sorted((tmp_path / "docs" / "report").glob("*.png"))
-    assert [p.name for p in images] == ["confusion_matrix.png", "feature_importance.png"]
+    assert [p.name for p in images] == [
+        "confusion_matrix.png",
+        "cv_folds.png",
+        "feature_importance.png",
+    ]
     for path in images:
         width, height = decode(path.read_bytes())
         assert width > 200 and height > 150, path.name
@@ -183,7 +196,12 @@ def test_a_regression_report_draws_predicted_vs_actual_and_residuals(tmp_path: P
     out = report(params, tmp_path)
     page = out["md"].read_text(encoding="utf-8")
     names = sorted(p.name for p in (tmp_path / "docs" / "report").glob("*.png"))
-    assert names == ["feature_importance.png", "predicted_vs_actual.png", "residuals.png"]
+    assert names == [
+        "cv_folds.png",
+        "feature_importance.png",
+        "predicted_vs_actual.png",
+        "residuals.png",
+    ]
     assert "| **rmse** (primary, lower is better) |" in page
     assert table_value(page, "maximum") != "—" and "### Target: range" in page
 

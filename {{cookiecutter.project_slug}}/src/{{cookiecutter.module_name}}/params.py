@@ -55,6 +55,8 @@ class PathParams(Section):
     metrics: ProjectPath
     predictions: ProjectPath
     lineage: ProjectPath
+    # The cross-validation's fold scores, written by training for the evaluate stage.
+    cv: ProjectPath
 
 
 class MlflowParams(Section):
@@ -113,6 +115,16 @@ class ModelParams(Section):
     estimator: Component
 
 
+class EvaluationParams(Section):
+    """How uncertain each score is: cross-validation on the training split, bootstrap on the test
+    split (estimates.py, stats.py)."""
+
+    folds: int = Field(5, ge=2)
+    repeats: int = Field(1, ge=1)
+    bootstrap: int = Field(1000, ge=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+
 class PlotParams(Section):
     """How `dvc plots show` draws the predictions file: a DVC template per task."""
 
@@ -128,6 +140,7 @@ class Params(Section):
     data: DataParams
     preprocessing: PreprocessingParams = Field(default_factory=PreprocessingParams)
     model: ModelParams
+    evaluation: EvaluationParams = Field(default_factory=EvaluationParams)
     plots: PlotParams
 
 

@@ -95,7 +95,7 @@ def residuals(actual: pd.Series, predicted: pd.Series) -> bytes:
     return png(figure)
 
 
-def feature_importance(values: pd.Series) -> bytes:
+def feature_importance(values: pd.Series, title: str = "Feature importance") -> bytes:
     """The TOP_FEATURES largest importances as horizontal bars, largest on top."""
     shown = values.head(TOP_FEATURES)[::-1]
     figure = Figure(figsize=(6.5, 1.2 + 0.32 * len(shown)), layout="constrained")
@@ -103,5 +103,36 @@ def feature_importance(values: pd.Series) -> bytes:
     axes.barh([literal(name) for name in shown.index], shown.to_numpy(float))
     axes.set_xlabel("importance")
     more = f" (top {TOP_FEATURES} of {len(values)})" if len(values) > TOP_FEATURES else ""
-    axes.set_title(f"Feature importance{more}")
+    axes.set_title(f"{title}{more}")
+    return png(figure)
+
+
+def fold_scores(scores: dict[str, list[float]], means: dict[str, float]) -> bytes:
+    """Each metric's fold scores as points (jittered, seeded), its mean as a bar."""
+    names = list(scores)
+    figure = Figure(figsize=(1.8 + 1.6 * len(names), 4), layout="constrained")
+    axes = figure.subplots()
+    rng = np.random.default_rng(0)
+    for index, name in enumerate(names):
+        values = np.asarray(scores[name], dtype=float)
+        axes.scatter(index + rng.uniform(-0.12, 0.12, len(values)), values, s=18, alpha=0.7)
+        axes.hlines(means[name], index - 0.3, index + 0.3, color="black", linewidth=2)
+    axes.set_xticks(range(len(names)), names)
+    axes.set_xlim(-0.6, len(names) - 0.4)
+    axes.set_ylabel("score on the held-out fold")
+    axes.set_title("Cross-validation fold scores (training split)")
+    return png(figure)
+
+
+def optimisation_history(numbers: list[int], values: list[float], maximize: bool) -> bytes:
+    """Each finished trial's value, and the best value so far as a step line."""
+    best = np.maximum.accumulate(values) if maximize else np.minimum.accumulate(values)
+    figure = Figure(figsize=(6.5, 4), layout="constrained")
+    axes = figure.subplots()
+    axes.scatter(numbers, values, s=18, alpha=0.7, label="trial")
+    axes.step(numbers, best, where="post", color="black", linewidth=1.5, label="best so far")
+    axes.set_xlabel("trial")
+    axes.set_ylabel("cross-validated score")
+    axes.set_title("Optimisation history")
+    axes.legend(loc="lower right" if maximize else "upper right")
     return png(figure)

@@ -22,7 +22,7 @@ import base64
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class Inputs:
     predictions: pd.DataFrame
     train: pd.DataFrame
     test: pd.DataFrame
+    # The metrics file's nested entries: `cv` and `test_interval` (see stages/evaluate.py).
+    estimates: dict[str, Any] = field(default_factory=dict)
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -77,7 +79,8 @@ def read_inputs(params: Params) -> Inputs:
         model, meta = load_artifacts(Path(paths.model_dir), Path(paths.lineage))
     except ArtifactError as error:
         raise PipelineError(str(error)) from error
-    metrics = read_json(Path(paths.metrics), "metrics")
+    written = read_json(Path(paths.metrics), "metrics")
+    metrics = {k: v for k, v in written.items() if isinstance(v, int | float)}
     if not Path(paths.predictions).is_file():
         raise PipelineError(f"no predictions at {paths.predictions}: run `make repro` first.")
     text = schema.task == "classification"
@@ -93,6 +96,7 @@ def read_inputs(params: Params) -> Inputs:
         predictions=predictions,
         train=read_split(Path(paths.train), schema),
         test=read_split(Path(paths.test), schema),
+        estimates={k: v for k, v in written.items() if isinstance(v, dict)},
     )
 
 
@@ -134,6 +138,8 @@ def figures(inputs: Inputs) -> tuple[list[Figure], str]:
                 "A trend or a funnel here means an error the model makes systematically.",
             ),
         ]
+    if "cv" in inputs.estimates:
+        shown.append(fold_scores_figure(inputs))
     x, y = split_xy(inputs.test, inputs.schema.features, inputs.schema.target)
     importance, note = feature_importance(inputs.model, x, y, inputs.params.seed)
     if importance is not None:
@@ -299,6 +305,7 @@ def card_facts(inputs: Inputs) -> dict[str, str]:
         f" {scores}. The primary metric is {primary}. See [Metrics](#metrics) and"
         " [Plots](#plots)."
     )
+    evaluation += uncertainty_card_text(inputs, primary)
     return {"Training data": training, "Evaluation": evaluation}
 
 
@@ -314,14 +321,19 @@ def plots_section(shown: Sequence[Figure], note: str, source: Callable[[Figure],
 
 
 def comparison_section(params: Params, runs: int) -> str:
-    from .compare import collect, comparison_table
+    from .compare import collect, comparison_table, find_baseline
 
     rows, problems = collect(params, runs)
     text = (
         "## Experiments compared\n\nThe DVC experiments (`dvc exp show`) and the newest MLflow"
         " runs of this task (`make compare` prints the same table).\n\n"
     )
-    text += comparison_table(rows, params.data.task)
+    try:
+        baseline = find_baseline(rows, params, None)
+    except Exception as error:  # an unreachable tracking server must not stop the report
+        baseline = None
+        problems.append(f"the baseline: {error}")
+    text += comparison_table(rows, params.data.task, baseline, params.evaluation.confidence)
     for problem in problems:
         text += f'\n!!! note "Not shown"\n    {problem}\n'
     return text
@@ -335,6 +347,7 @@ def build_markdown(
     source: Callable[[Figure], str],
     card: str,
     comparison: str | None,
+    search: Callable[[Callable[[Figure], str]], str] | None = None,
 ) -> str:
     parts = [
         f"# {TITLE}\n\n"
@@ -342,6 +355,7 @@ def build_markdown(
         " pipeline's files. Edit the model card's own sections in"
         f" `{MODEL_CARD}`; everything else here is generated.\n",
         metrics_section(inputs),
+        uncertainty_section(inputs),
         plots_section(shown, note, source),
         data_section(inputs, summary),
         lineage_section(inputs),
@@ -349,7 +363,170 @@ def build_markdown(
     ]
     if comparison is not None:
         parts.append(comparison)
+    if search is not None:
+        parts.append(search(source))
     return "\n".join(part.rstrip("\n") + "\n" for part in parts)
+
+
+# --- uncertainty ---------------------------------------------------------------------------------
+
+
+def fold_scores_figure(inputs: Inputs) -> Figure:
+    cv = inputs.estimates["cv"]
+    scores = {name: value["folds"] for name, value in cv.items() if isinstance(value, dict)}
+    return Figure(
+        "cv_folds",
+        "Cross-validation fold scores",
+        plots.fold_scores(scores, {name: cv[name]["mean"] for name in scores}),
+        f"One point per fold ({cv.get('k')} folds x {cv.get('repeats')} repeats, seed"
+        f" {cv.get('seed')}) of the training split; the bar is the mean. Spread here is noise"
+        " that a single split hides.",
+    )
+
+
+def uncertainty_section(inputs: Inputs) -> str:
+    """Each metric's test value with its bootstrap interval, and its cross-validated estimate."""
+    cv = inputs.estimates.get("cv")
+    test = inputs.estimates.get("test_interval")
+    if cv is None and test is None:
+        return "## Uncertainty\n\nThe metrics file has no intervals: run `make repro`.\n"
+    confidence = f"{100 * float((test or {}).get('confidence', 0.95)):g} %"
+    rows = []
+    for name in [m for m in inputs.metrics if m != "n_test"]:
+        bounds = (test or {}).get(name) or {}
+        fold = (cv or {}).get(name) or {}
+        rows.append(
+            [
+                name,
+                inputs.metrics[name],
+                f"[{bounds['low']:.4g}, {bounds['high']:.4g}]" if bounds else None,
+                f"{fold['mean']:.4g} ± {fold['std']:.4g}" if fold else None,
+                f"[{fold['low']:.4g}, {fold['high']:.4g}]" if fold else None,
+            ]
+        )
+    text = (
+        "## Uncertainty\n\nThe test split gives one number per metric; how far it could move"
+        f" is its bootstrap interval ({confidence}, {(test or {}).get('resamples')} resamples of"
+        " the test rows). The cross-validation refits the same model on"
+        f" {cv.get('k') if cv else '?'} folds of the training split"
+        f" ({cv.get('repeats') if cv else '?'} repeat(s), seed {cv.get('seed') if cv else '?'}):"
+        " mean ± standard deviation over the folds, and a t interval corrected for the overlap of"
+        " the folds' training rows (Nadeau and Bengio). See docs/evaluation.md.\n\n"
+    )
+    headers = [
+        "Metric",
+        "Test split",
+        f"Test {confidence} interval",
+        "Cross-validated",
+        f"CV {confidence} interval",
+    ]
+    return text + markdown_table(headers, rows)
+
+
+def uncertainty_card_text(inputs: Inputs, primary: str) -> str:
+    cv = inputs.estimates.get("cv") or {}
+    test = (inputs.estimates.get("test_interval") or {}).get(primary)
+    text = ""
+    if test:
+        text += f" The {primary}'s bootstrap interval: [{test['low']:.4g}, {test['high']:.4g}]."
+    if isinstance(cv.get(primary), dict):
+        fold = cv[primary]
+        text += (
+            f" Cross-validated on the training split ({cv.get('k')} folds x {cv.get('repeats')}):"
+            f" {primary} {fold['mean']:.4g} ± {fold['std']:.4g}, interval"
+            f" [{fold['low']:.4g}, {fold['high']:.4g}]; see [Uncertainty](#uncertainty)."
+        )
+    return text
+
+
+# --- the hyperparameter searches (make tune) ------------------------------------------------------
+
+TOP_TRIALS = 5
+
+
+def read_studies(root: Path = Path("tune")) -> list[tuple[str, Any, list[Figure]]]:
+    """Each study of `make tune` (its journal in tune/<study>/) with its figures."""
+    journals = sorted(root.glob("*/journal.log"))
+    if not journals:
+        return []
+    import optuna
+
+    from .tune import open_storage, quiet_optuna
+
+    quiet_optuna()
+    found = []
+    for journal in journals:
+        name = journal.parent.name
+        try:
+            study = optuna.load_study(study_name=name, storage=open_storage(str(journal)))
+        except (KeyError, ValueError):  # a journal of another name, or an empty one
+            continue
+        found.append((name, study, study_figures(name, study)))
+    return found
+
+
+def study_figures(name: str, study: Any) -> list[Figure]:
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+    from optuna.trial import TrialState
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return []
+    maximize = study.direction.name == "MAXIMIZE"
+    shown = [
+        Figure(
+            f"search_{name}_history",
+            f"Search {name}: optimisation history",
+            plots.optimisation_history(
+                [t.number for t in complete], [float(t.value) for t in complete], maximize
+            ),
+            "Each finished trial's cross-validated score, and the best so far.",
+        )
+    ]
+    try:
+        importances = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
+    except (RuntimeError, ValueError):  # too few trials, or nothing varies
+        importances = {}
+    if importances:
+        values = pd.Series(importances, dtype=float).sort_values(ascending=False)
+        shown.append(
+            Figure(
+                f"search_{name}_importances",
+                f"Search {name}: parameter importances",
+                plots.feature_importance(values, "Parameter importance (fANOVA)"),
+                "How much of the score's variation across trials each setting explains.",
+            )
+        )
+    return shown
+
+
+def search_section(
+    searches: Sequence[tuple[str, Any, list[Figure]]], source: Callable[[Figure], str]
+) -> str:
+    from optuna.trial import TrialState
+
+    text = (
+        "## Hyperparameter search\n\nThe studies of `make tune` (in `tune/`): each trial is"
+        " scored by cross-validation on the training split only; the test split is never seen.\n"
+    )
+    for name, study, shown in searches:
+        trials = study.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        pruned = sum(t.state == TrialState.PRUNED for t in trials)
+        maximize = study.direction.name == "MAXIMIZE"
+        best = sorted(complete, key=lambda t: float(t.value), reverse=maximize)[:TOP_TRIALS]
+        text += (
+            f"\n### Study `{name}`\n\n{len(complete)} finished and {pruned} pruned trials;"
+            f" preset `configs/experiment/tuned-{name}.yaml`. The best trials:\n\n"
+        )
+        keys = sorted({key for t in best for key in t.params})
+        text += markdown_table(
+            ["Trial", "Score", *keys],
+            [[t.number, float(t.value), *(t.params.get(k) for k in keys)] for t in best],
+        )
+        for figure in shown:
+            text += f"\n![{figure.title}]({source(figure)})\n\n{figure.caption}\n"
+    return text
 
 
 # --- output --------------------------------------------------------------------------------------
@@ -398,8 +575,19 @@ def write_report(
     summary = data_summary(inputs)
     card = render(card_facts(inputs), read_user_sections(card_path), card_path)
     comparison = None if runs is None else comparison_section(params, runs)
+    # The searches of `make tune`, like the comparison, come from outside the pipeline's files.
+    searches = read_studies() if runs is not None else []
+    search_figures = [f for _, _, figs in searches for f in figs]
+    search = (lambda source: search_section(searches, source)) if searches else None
     page = build_markdown(
-        inputs, summary, shown, note, lambda f: f"{image_dir.name}/{f.name}.png", card, comparison
+        inputs,
+        summary,
+        shown,
+        note,
+        lambda f: f"{image_dir.name}/{f.name}.png",
+        card,
+        comparison,
+        search,
     )
     inline = build_markdown(
         inputs,
@@ -409,13 +597,14 @@ def write_report(
         lambda f: "data:image/png;base64," + base64.b64encode(f.png).decode("ascii"),
         card,
         comparison,
+        search,
     )
     written = []
     image_dir.mkdir(parents=True, exist_ok=True)
     for old in image_dir.glob("*.png"):  # a plot of another task must not linger
-        if old.stem not in {f.name for f in shown}:
+        if old.stem not in {f.name for f in [*shown, *search_figures]}:
             old.unlink()
-    for figure in shown:
+    for figure in [*shown, *search_figures]:
         path = image_dir / f"{figure.name}.png"
         files.write_bytes(path, figure.png)
         written.append(path)
@@ -436,7 +625,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--html", type=Path, default=REPORT_HTML, help="the one-file page")
     parser.add_argument("--model-card", type=Path, default=MODEL_CARD, help="your card sections")
     parser.add_argument("--runs", type=int, default=10, help="newest MLflow runs to compare")
-    parser.add_argument("--no-compare", action="store_true", help="leave out the comparison")
+    parser.add_argument(
+        "--no-compare", action="store_true", help="leave out the comparison and the searches"
+    )
     args = parser.parse_args(argv)
     if args.runs < 0:
         parser.error("--runs must be 0 or more")

@@ -24,6 +24,7 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
+from . import files
 from .artifacts import (
     ModelMeta,
     file_sha256,
@@ -35,6 +36,7 @@ from .artifacts import (
 from .config import check_group_choices, from_config
 from .data import load_schema, prepare_data, read_split
 from .errors import exit_on_error
+from .estimates import cross_validate, cv_json, interval_metrics, log_cv, test_intervals
 from .evaluate import PRIMARY_METRIC, score
 from .features import describe_features, split_xy
 from .kinds import CategoryRule
@@ -78,12 +80,26 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
     }
     with training_run(params, tags) if track else nullcontext() as run:
         x_train, y_train = split_xy(train_frame, schema.features, schema.target)
+        # How much of the score is noise: the same model refitted on the training split's folds.
+        cv = cross_validate(
+            model, x_train, y_train, schema.task, params.evaluation, params.seed, data_hash
+        )
         started = time.perf_counter()
         model.fit(x_train, y_train)
         # The estimator's share of the stage (the template's benchmarks/bench_scale.py reads it).
         seconds = time.perf_counter() - started
         print(f"train: fitted {params.model.name} on {len(x_train)} rows in {seconds:.2f} s")
-        metrics = score(model, *split_xy(test_frame, schema.features, schema.target), schema.task)
+        x_test, y_test = split_xy(test_frame, schema.features, schema.target)
+        metrics = score(model, x_test, y_test, schema.task)
+        intervals = test_intervals(
+            model, x_test, y_test, schema.task, params.evaluation, params.seed
+        )
+        primary = PRIMARY_METRIC[schema.task][0]
+        summary = cv.summary()[primary]
+        print(
+            f"train: cross-validated {primary} {summary['mean']:.4g} ± {summary['std']:.4g}"
+            f" ({params.evaluation.folds} folds x {params.evaluation.repeats})"
+        )
         features = describe_features(model, x_train, schema)
         classes = [str(c) for c in model.classes_] if schema.task == "classification" else None
         meta = ModelMeta(
@@ -113,6 +129,8 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
             meta = stage_artifacts(model, meta, model_dir, onnx_model)
             if run is not None:
                 meta = record_run(params, model, x_train, meta, onnx_model is not None)
+                log_cv(run.info.run_id, cv, interval_metrics(intervals))
+            files.write_text(Path(paths.cv), cv_json(cv))
             now = datetime.now(timezone.utc).isoformat(timespec="seconds")
             meta = replace(meta, trained_at=now)
             # The lineage first: it names the new model's hash, which no older model file has.

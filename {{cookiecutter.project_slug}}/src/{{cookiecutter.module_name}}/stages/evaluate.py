@@ -1,16 +1,34 @@
-"""The evaluate stage: models/ + the test split -> reports/metrics.json and the plot rows."""
+"""The evaluate stage: models/ + the test split -> reports/metrics.json and the plot rows.
+
+metrics.json keeps each test-split metric at its top level (what `dvc metrics diff` compares), and
+adds `test_interval` (a bootstrap interval for each) and `cv` (the cross-validation on the training
+split that training wrote to paths.cv: mean, standard deviation, interval and fold scores).
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from .. import files
 from ..artifacts import ArtifactError, load_artifacts
 from ..data import load_schema, read_split
 from ..errors import PipelineError
+from ..estimates import test_intervals
 from ..evaluate import metrics_json, prediction_rows, score
 from ..features import split_xy
 from ..params import Params
+
+
+def read_cv(path: Path) -> dict[str, Any]:
+    try:
+        cv: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise PipelineError(
+            f"cannot read the cross-validation at {path}: run `make repro`."
+        ) from error
+    return cv
 
 
 def run(params: Params) -> None:
@@ -22,7 +40,12 @@ def run(params: Params) -> None:
         raise PipelineError(str(error)) from error
     schema = load_schema(Path(paths.schema_))
     x, y = split_xy(read_split(Path(paths.test), schema), schema.features, schema.target)
-    metrics = score(model, x, y, schema.task)
+    metrics: dict[str, Any] = score(model, x, y, schema.task)
+    shown = dict(metrics)
+    metrics["test_interval"] = test_intervals(
+        model, x, y, schema.task, params.evaluation, params.seed
+    )
+    metrics["cv"] = read_cv(Path(paths.cv))
     files.write_csv(Path(paths.predictions), prediction_rows(model, x, y))
     files.write_text(Path(paths.metrics), metrics_json(metrics))
-    print(f"evaluate: {metrics}")
+    print(f"evaluate: {shown}")
