@@ -90,6 +90,17 @@ class ModelParams(Section):
     estimator: Component
 
 
+class OnnxParams(Section):
+    """Whether training exports the model to ONNX for the API (onnx_export.py).
+
+    auto: unless its serialised size is over max_model_mb (converting costs time in proportion);
+    always: whatever its size; never: the API serves the scikit-learn model.
+    """
+
+    export: Literal["auto", "always", "never"] = "auto"
+    max_model_mb: float = Field(25.0, gt=0)
+
+
 class PlotParams(Section):
     """How `dvc plots show` draws the predictions file: a DVC template per task."""
 
@@ -105,6 +116,7 @@ class Params(Section):
     data: DataParams
     preprocessing: PreprocessingParams = Field(default_factory=PreprocessingParams)
     model: ModelParams
+    onnx: OnnxParams = Field(default_factory=OnnxParams)
     plots: PlotParams
 
 
