@@ -33,12 +33,13 @@ from .artifacts import (
 )
 from .config import from_config
 from .data import load_schema, prepare_data, read_split
-from .errors import exit_on_error
+from .errors import PipelineError, exit_on_error
 from .evaluate import PRIMARY_METRIC, score
 from .features import describe_features, split_xy
 from .model import build_model
-from .onnx_export import export_onnx, parity_sample
+from .onnx_export import export_onnx, export_wanted, parity_sample
 from .params import Params
+from .progress import progress
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,22 +47,34 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def train(params: Params, *, track: bool = True) -> ModelMeta:
     """Fit on paths.train, score on paths.test, write paths.model_dir, log to MLflow (if track).
 
-    The order is what keeps a killed training harmless. The previous model and its evaluation go
-    first: from then on they describe nothing current. The MLflow run starts before the fit (and
-    ends FAILED on an error). The new model is written to a staging directory and checked, logged
-    to the run, and only then registered; the lineage and the model files are published last.
-    Killed at any point, the training leaves no model and no metrics that look valid, and at most
-    a RUNNING run (and a version) that the next training marks FAILED (and deletes): see runs.py.
+    The order is what keeps a killed training harmless. A tracking server that does not answer
+    stops it first, in seconds, with nothing changed. The MLflow run starts before the fit (and
+    ends FAILED on an error, its uploads deleted); then the previous model and its evaluation go:
+    from then on they describe nothing current. The new model is written to a staging directory
+    and checked, logged to the run, and only then registered; the lineage and the model files are
+    published last. Killed at any point, the training leaves no model and no metrics that look
+    valid, and at most a RUNNING run (and a version) that the next training marks FAILED (and
+    deletes, with its uploads): see runs.py.
     """
-    from .tracking import CONFIG_HASH_TAG, config_hash, git_state, training_run
+    from .tracking import (
+        CONFIG_HASH_TAG,
+        check_tracking_store,
+        config_hash,
+        git_state,
+        training_run,
+    )
 
     paths = params.paths
     schema = load_schema(Path(paths.schema_))
     model = build_model(params.model, params.preprocessing, schema)  # config mistakes first
+    if track:
+        try:
+            check_tracking_store()
+        except PipelineError as error:
+            raise type(error)(f"{error} Nothing was trained or changed.") from error
     train_frame = read_split(Path(paths.train), schema)
     test_frame = read_split(Path(paths.test), schema)
     model_dir = Path(paths.model_dir)
-    retire_previous(params)
     commit, dirty = git_state()
     data_hash = file_sha256(Path(paths.train))
     tags = {
@@ -75,6 +88,7 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
         CONFIG_HASH_TAG: config_hash(params),
     }
     with training_run(params, tags) if track else nullcontext() as run:
+        retire_previous(params)
         x_train, y_train = split_xy(train_frame, schema.features, schema.target)
         started = time.perf_counter()
         model.fit(x_train, y_train)
@@ -97,9 +111,12 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
             metrics=metrics,
         )
         # The fast serving runtime, checked against the model on the rows it has seen (a sample of
-        # a large table), unseen categories and missing values.
-        rows = parity_sample([x_train, test_frame[schema.features]])
-        exported = export_onnx(model, rows, features)
+        # a large table), unseen categories and missing values; unless the onnx settings skip it.
+        exported = None
+        if export_wanted(model, params.onnx.export, params.onnx.max_model_mb):
+            rows = parity_sample([x_train, test_frame[schema.features]])
+            with progress(f"train: ONNX export of {params.model.name} (converting, checking)"):
+                exported = export_onnx(model, rows, features)
         if exported is not None:
             parity = {
                 "checked_rows": exported.checked_rows,
@@ -144,17 +161,18 @@ def record_run(
     """Log the model to the active MLflow run, then register it (its files are staged, checked)."""
     import mlflow
 
-    from .tracking import log_training_run, register
+    from .tracking import log_training_run, register, tracking_errors
 
-    mlflow.set_tag("onnx_export", "checked" if onnx else "none")
-    model_uri = log_training_run(params, model, x_train.head(5), meta)
     active = mlflow.active_run()
     if active is None:  # train() opens the run before it calls this
         raise RuntimeError("record_run needs an active MLflow run")
-    run_id = active.info.run_id
+    with tracking_errors("logging the model"):
+        mlflow.set_tag("onnx_export", "checked" if onnx else "none")
+        model_uri = log_training_run(params, model, x_train.head(5), meta)
     name = params.mlflow.registered_model
-    version = register(name, model_uri) if name else None
-    return replace(meta, run_id=run_id, model_version=version)
+    with tracking_errors("registering the model"):
+        version = register(name, model_uri) if name else None
+    return replace(meta, run_id=active.info.run_id, model_version=version)
 
 
 @hydra.main(config_path=str(PROJECT_ROOT / "configs"), config_name="config", version_base=None)
