@@ -31,7 +31,7 @@ from {{ cookiecutter.module_name }}.tracking_server import (
 )
 from {{ cookiecutter.module_name }}.train import train
 
-CHECK_TIMEOUT_S = 1.0  # the check's own timeout is 5 s; a silent server makes each test wait it
+CHECK_TIMEOUT_S = 1.0  # the check's own timeout is 3 s; a silent server makes each test wait it
 
 
 @pytest.fixture(autouse=True)

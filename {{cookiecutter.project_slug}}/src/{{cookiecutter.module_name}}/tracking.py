@@ -1,4 +1,5 @@
-"""MLflow helpers: where the store is, and what a training run logs and registers.
+"""MLflow helpers: what a training run logs and registers (where the store is, and whether its
+server answers: tracking_server.py).
 
 Only training, the Hydra sweep callback (sweep.py) and the promote command import this module, and
 mlflow is imported inside the functions: the serving path (artifacts.py, predict.py, the API) never
@@ -21,34 +22,12 @@ import pandas as pd
 from .artifacts import META_FILE, ModelMeta
 from .errors import DISK_FULL, PipelineError, first_line
 from .params import Params
+from .tracking_server import check_tracking_store, tracking_uri
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 # Set by sweep.SweepParentRun for the jobs of a multirun sweep: their runs become its children.
 SWEEP_PARENT_ENV = "PIPELINE_SWEEP_PARENT_RUN_ID"
 # Tags every training run with config_hash(): how a resumed sweep finds its finished points.
 CONFIG_HASH_TAG = "config_hash"
-
-
-def tracking_uri() -> str:
-    """MLFLOW_TRACKING_URI from the environment or .env, else the sqlite store.
-
-    The one place the setting is read.
-    """
-    from dotenv import load_dotenv
-
-    load_dotenv(Path(".env"), override=False)
-    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-
-
-def check_tracking_store() -> str:
-    """The tracking URI, once its server answers (asked in seconds, see tracking_server.py), with
-    MLflow's retries bounded; TrackingServerDown, one line naming it, when it does not answer."""
-    from .tracking_server import bound_http_retries, check_tracking_server
-
-    uri = tracking_uri()
-    bound_http_retries()
-    check_tracking_server(uri)
-    return uri
 
 
 def use_tracking_store() -> None:

@@ -16,9 +16,12 @@ import socket
 import ssl
 import urllib.error
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import PipelineError
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
 # MLflow's HTTP client settings (its names, read from the environment at every request). MLflow's
 # defaults wait minutes on a server that is down; these apply unless .env or the environment sets
@@ -29,7 +32,7 @@ HTTP_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
 }
 # Seconds the check waits for the server to answer (any HTTP answer counts: it is up).
-CHECK_TIMEOUT_S = 5.0
+CHECK_TIMEOUT_S = 3.0
 # Database back-ends the client connects to itself (MLflow without a server): a TCP check only.
 DATABASE_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 
@@ -38,6 +41,35 @@ _answered: set[str] = set()  # URIs that answered in this process: asked once pe
 
 class TrackingServerDown(PipelineError):
     """The tracking server did not answer; the message names it and what to do."""
+
+
+def tracking_uri() -> str:
+    """MLFLOW_TRACKING_URI from the environment or .env, else the sqlite store.
+
+    The one place the setting is read (.env also sets MLflow's other settings, such as its
+    timeouts, for this process).
+    """
+    from dotenv import load_dotenv
+
+    load_dotenv(Path(".env"), override=False)
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def check_tracking_store() -> str:
+    """The tracking URI, once its server answers, with MLflow's retries bounded;
+    TrackingServerDown, one line naming the server, when it does not answer."""
+    uri = tracking_uri()
+    bound_http_retries()
+    check_tracking_server(uri)
+    return uri
+
+
+def check_before_training() -> None:
+    """check_tracking_store() for a training: its line says that nothing changed."""
+    try:
+        check_tracking_store()
+    except TrackingServerDown as error:
+        raise TrackingServerDown(f"{error} Nothing was trained or changed.") from error
 
 
 def bound_http_retries() -> None:

@@ -33,7 +33,7 @@ from .artifacts import (
 )
 from .config import from_config
 from .data import load_schema, prepare_data, read_split
-from .errors import PipelineError, exit_on_error
+from .errors import exit_on_error
 from .evaluate import PRIMARY_METRIC, score
 from .features import describe_features, split_xy
 from .model import build_model
@@ -56,22 +56,14 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
     valid, and at most a RUNNING run (and a version) that the next training marks FAILED (and
     deletes, with its uploads): see runs.py.
     """
-    from .tracking import (
-        CONFIG_HASH_TAG,
-        check_tracking_store,
-        config_hash,
-        git_state,
-        training_run,
-    )
+    from .tracking import CONFIG_HASH_TAG, config_hash, git_state, training_run
+    from .tracking_server import check_before_training
 
     paths = params.paths
     schema = load_schema(Path(paths.schema_))
     model = build_model(params.model, params.preprocessing, schema)  # config mistakes first
     if track:
-        try:
-            check_tracking_store()
-        except PipelineError as error:
-            raise type(error)(f"{error} Nothing was trained or changed.") from error
+        check_before_training()
     train_frame = read_split(Path(paths.train), schema)
     test_frame = read_split(Path(paths.test), schema)
     model_dir = Path(paths.model_dir)

@@ -19,7 +19,7 @@ from api.settings import Settings
 
 @pytest.fixture(params=["nothing-listens", "never-answers"])
 def dead_server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setattr(tracking_server, "CHECK_TIMEOUT_S", 1.0)  # 5 s by default
+    monkeypatch.setattr(tracking_server, "CHECK_TIMEOUT_S", 1.0)  # 3 s by default
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         uri = f"http://127.0.0.1:{sock.getsockname()[1]}"
