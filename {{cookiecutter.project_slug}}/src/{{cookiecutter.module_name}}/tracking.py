@@ -136,7 +136,7 @@ def training_run(params: Params, tags: Mapping[str, str]) -> Iterator[Any]:
     from mlflow import MlflowClient
 
     from .runs import discard_uploads, end_stale_runs, process_tags
-    from .tracking_server import check_tracking_server
+    from .tracking_server import TrackingServerDown, check_tracking_server
 
     use_tracking_store()
     client = MlflowClient()
@@ -156,8 +156,9 @@ def training_run(params: Params, tags: Mapping[str, str]) -> Iterator[Any]:
                 discard_uploads(client, client.get_run(run.info.run_id))
                 mlflow.end_run("FAILED")
         except PipelineError as cleanup:
+            why = "the store did not answer" if isinstance(cleanup, TrackingServerDown) else cleanup
             print(
-                f"tracking: run {run.info.run_id} is left RUNNING ({cleanup}): the next training"
+                f"tracking: run {run.info.run_id} is left RUNNING ({why}): the next training"
                 " marks it FAILED and deletes its uploads."
             )
         raise
