@@ -280,3 +280,28 @@ def save_pipeline(
     targets = {target, "label", "price", "species"}
     sample = frame.drop(columns=[c for c in frame.columns if c in targets]).head(8)
     return SavedModel(model, meta, model_dir / "models", sample)
+
+
+def within(seconds: float, func: Any, *args: Any) -> Any:
+    """func(*args), failing the test when it has not returned after `seconds` (a bound on a hang,
+    such as MLflow's minutes of retries, not a speed claim). Its exception is raised here."""
+    import threading
+
+    import pytest
+
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["value"] = func(*args)
+        except BaseException as error:  # SystemExit too: handed to the caller
+            outcome["error"] = error
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        pytest.fail(f"{getattr(func, '__name__', func)} still runs after {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -154,7 +154,8 @@ def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path: Path) -> None:
 def test_tracking_uri_prefers_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from {{ cookiecutter.module_name }}.tracking import DEFAULT_TRACKING_URI, flatten, tracking_uri
+    from {{ cookiecutter.module_name }}.tracking import flatten
+    from {{ cookiecutter.module_name }}.tracking_server import DEFAULT_TRACKING_URI, tracking_uri
 
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

@@ -12,11 +12,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 import psutil
 import pytest
 
 from {{ cookiecutter.module_name }}.data import prepare_data
+from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.params import Params
 from {{ cookiecutter.module_name }}.runs import (
     ENDED_TAG,
@@ -84,7 +87,18 @@ def test_runs_of_dead_processes_end_failed_and_live_ones_are_left_alone(
     assert end_stale_runs(client, experiment) == []
 
 
-def test_the_next_training_ends_the_run_of_a_killed_one(
+def uploads(client: Any, run_id: str) -> list[Path]:
+    """The files a run put in the (local) artifact store: its own and its logged models'."""
+    run = client.get_run(run_id)
+    logged = client.search_logged_models(
+        [run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"
+    )
+    roots = [run.info.artifact_uri, *(model.artifact_location for model in logged)]
+    files = [Path(urlparse(root).path).rglob("*") for root in roots]
+    return [path for found in files for path in found if path.is_file()]
+
+
+def test_the_next_training_ends_the_run_of_a_killed_one_and_deletes_its_uploads(
     tracked_params: Params, mlflow_store: str
 ) -> None:
     from mlflow import MlflowClient
@@ -92,10 +106,14 @@ def test_the_next_training_ends_the_run_of_a_killed_one(
     client = MlflowClient(mlflow_store)
     experiment = client.create_experiment(tracked_params.mlflow.experiment)
     killed = client.create_run(experiment, tags={**process_tags(), PID_TAG: str(dead_pid())})
+    client.log_text(killed.info.run_id, "half of an upload", "model_meta.json")
+    assert uploads(client, killed.info.run_id)
     prepare_data(tracked_params)
     meta = train(tracked_params)
     assert client.get_run(killed.info.run_id).info.status == "FAILED"
+    assert uploads(client, killed.info.run_id) == []
     assert client.get_run(meta.run_id).info.status == "FINISHED"
+    assert uploads(client, meta.run_id)
 
 
 def test_a_failed_training_leaves_no_model_no_metrics_and_a_failed_run(
@@ -118,7 +136,7 @@ def test_a_failed_training_leaves_no_model_no_metrics_and_a_failed_run(
         raise ConnectionError("the registry is unreachable")
 
     monkeypatch.setattr(tracking, "register", registry_down)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(PipelineError, match=r"^registering the model .* registry is unreachable"):
         train(params)
 
     assert os.listdir(paths.model_dir) == []  # the previous model gone, nothing staged or published
@@ -132,3 +150,55 @@ def test_a_failed_training_leaves_no_model_no_metrics_and_a_failed_run(
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FAILED"
     assert client.search_model_versions(f"name = '{params.mlflow.registered_model}'") == []
+    # The model was uploaded before registering failed: no file of it is left in the store.
+    assert uploads(client, run.info.run_id) == []
+
+
+def test_a_training_that_fails_after_its_upload_leaves_no_upload(
+    tracked_params: Params, mlflow_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not the store's fault (the lineage cannot be written): the run is cleaned up at once."""
+    import mlflow
+
+    from {{ cookiecutter.module_name }} import train as train_module
+
+    def lineage_fails(meta: Any, path: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    prepare_data(tracked_params)
+    monkeypatch.setattr(train_module, "write_lineage", lineage_fails)
+    with pytest.raises(PermissionError):
+        train(tracked_params)
+    client = mlflow.MlflowClient(mlflow_store)
+    experiment = client.get_experiment_by_name(tracked_params.mlflow.experiment)
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FAILED" and uploads(client, run.info.run_id) == []
+    assert client.search_model_versions(f"name = '{tracked_params.mlflow.registered_model}'") == []
+    assert os.listdir(tracked_params.paths.model_dir) == []
+
+
+def test_a_full_disk_while_logging_the_model_is_one_line_and_leaves_no_upload(
+    tracked_params: Params, mlflow_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import importlib
+
+    import mlflow
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/store/model/model.pkl")
+
+    prepare_data(tracked_params)
+    # The module itself: `mlflow.sklearn` may still be MLflow's lazy stand-in for it.
+    monkeypatch.setattr(importlib.import_module("mlflow.sklearn"), "log_model", disk_full)
+    with pytest.raises(
+        PipelineError,
+        match=r"^logging the model in the MLflow tracking store at .* failed: no space left on the"
+        r" device writing /store/model/model\.pkl$",
+    ):
+        train(tracked_params)
+    client = mlflow.MlflowClient(mlflow_store)
+    experiment = client.get_experiment_by_name(tracked_params.mlflow.experiment)
+    (run,) = client.search_runs([experiment.experiment_id])
+    # model_meta.json was uploaded before the model: gone with the failed run.
+    assert run.info.status == "FAILED" and uploads(client, run.info.run_id) == []

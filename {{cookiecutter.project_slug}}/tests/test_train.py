@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
@@ -138,3 +140,137 @@ def test_a_failed_data_stage_writes_nothing(params: Params, tmp_path: Path) -> N
     with pytest.raises(PipelineError, match="lacks the column"):
         prepare_data(broken)
     assert not Path(params.paths.raw).exists() and not Path(params.paths.train).exists()
+
+
+def with_onnx(params: Params, export: str, max_model_mb: float = 25.0) -> Params:
+    onnx = params.onnx.model_copy(update={"export": export, "max_model_mb": max_model_mb})
+    return params.model_copy(update={"onnx": onnx})
+
+
+@pytest.mark.parametrize(
+    ("export", "bound", "exported", "line"),
+    [
+        ("never", 25.0, False, "ONNX export off (onnx.export=never)"),
+        # The forest is about 50 kB: over a bound of 0.01 MB.
+        ("auto", 0.01, False, "over onnx.max_model_mb=0.01"),
+        ("auto", 25.0, True, None),
+        ("always", 0.01, True, None),
+    ],
+)
+def test_the_onnx_settings_choose_whether_the_model_is_exported(
+    params: Params,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    export: str,
+    bound: float,
+    exported: bool,
+    line: str | None,
+) -> None:
+    from {{ cookiecutter.module_name }} import train as train_module
+
+    converted = []
+    real_export = train_module.export_onnx
+
+    def export_onnx(*args: object) -> object:
+        converted.append(True)
+        return real_export(*args)
+
+    monkeypatch.setattr(train_module, "export_onnx", export_onnx)
+    prepare_data(params)
+    meta = train(with_onnx(params, export, bound), track=False)
+    out, err = capsys.readouterr()
+    model_dir = Path(params.paths.model_dir)
+    assert (model_dir / "model.onnx").exists() == exported == (meta.onnx_parity is not None)
+    assert bool(converted) == exported  # a skipped export costs no conversion
+    # One line says which runtime will serve: for a skipped export, why, and for a model over the
+    # bound how to export it anyway (the same reason as model_meta.json's onnx_skipped).
+    (said,) = [text for text in (out + err).splitlines() if "ONNX export" in text]
+    if line is None:
+        assert said.startswith("train: ONNX export kept")
+    else:
+        assert said.startswith("WARNING: no ONNX export") and line in said
+        assert meta.onnx_skipped is not None and line in meta.onnx_skipped
+        if export == "auto":
+            assert "the model is 0." in said and "onnx.export=always" in said
+
+
+def test_the_measured_model_size_is_the_size_of_model_joblib(tmp_path: Path) -> None:
+    """What onnx.max_model_mb compares with: model.joblib's size, but for joblib's framing of each
+    array (about 10 % of a forest of 100 tiny trees, nothing of a large one)."""
+    from {{ cookiecutter.module_name }}.onnx_export import serialised_mb
+
+    params = support.params(tmp_path, "model.estimator.n_estimators=100", "onnx.export=never")
+    prepare_data(params)
+    train(params, track=False)
+    model, _ = load_artifacts(Path(params.paths.model_dir))
+    on_disk = (Path(params.paths.model_dir) / "model.joblib").stat().st_size / 1e6
+    assert serialised_mb(model) == pytest.approx(on_disk, rel=0.1)
+
+
+def test_a_full_disk_while_writing_the_model_is_one_line_naming_it(
+    params: Params, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import joblib
+
+    from {{ cookiecutter.module_name }}.errors import PipelineError
+
+    def disk_full(model: object, path: object, *args: object, **kwargs: object) -> None:
+        Path(str(path)).write_bytes(b"the first half of a model")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    prepare_data(params)
+    monkeypatch.setattr(joblib, "dump", disk_full)
+    model_file = Path(params.paths.model_dir) / "model.joblib"
+    written = re.escape(f"no space left on the device to write {model_file}:")
+    with pytest.raises(PipelineError, match=f"^{written}"):
+        train(params, track=False)
+    # Nothing half-written, nothing staged.
+    assert list(Path(params.paths.model_dir).iterdir()) == []
+
+
+def test_a_full_disk_while_writing_the_metrics_leaves_no_partial_file(
+    params: Params, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from {{ cookiecutter.module_name }}.errors import PipelineError
+
+    prepare_data(params)
+    train(params, track=False)
+    real_to_csv = pd.DataFrame.to_csv
+
+    def disk_full(frame: pd.DataFrame, path: object, *args: object, **kwargs: object) -> None:
+        real_to_csv(frame.head(3), path, *args, **kwargs)  # a part, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    written = re.escape(f"no space left on the device to write {params.paths.predictions}:")
+    with pytest.raises(PipelineError, match=f"^{written}"):
+        evaluate.run(params)
+    reports = Path(params.paths.metrics).parent
+    assert list(reports.iterdir()) == [Path(params.paths.lineage)]  # no partial or temporary file
+
+
+def test_one_training_adds_one_copy_of_the_model_to_the_mlflow_store(
+    tracked_params: Params, mlflow_store: str
+) -> None:
+    """The model logged once, pickled as model.joblib is (MLflow's skops format was 15 times the
+    size of this forest), and registered without a copy."""
+    import mlflow
+
+    params = tracked_params.model_copy(
+        update={"model": support.params(Path(), "model.estimator.n_estimators=100").model}
+    )
+    prepare_data(params)
+    meta = train(params)
+    client = mlflow.MlflowClient(mlflow_store)
+    experiment = client.get_experiment_by_name(params.mlflow.experiment)
+    store = Path(urlparse(experiment.artifact_location).path)
+    stored = sum(path.stat().st_size for path in store.rglob("*") if path.is_file())
+    model = (Path(params.paths.model_dir) / "model.joblib").stat().st_size
+    # One copy (pickled: without joblib's framing of each array, up to 10 % smaller), plus
+    # MLmodel, the requirements and model_meta.json: a few kB.
+    assert 0.85 * model <= stored <= 1.1 * model + 16_000
+    assert client.get_model_version(params.mlflow.registered_model, meta.model_version)

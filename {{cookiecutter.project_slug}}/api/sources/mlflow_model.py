@@ -1,12 +1,15 @@
 """A model logged to MLflow (MODEL_URI): the scikit-learn model, its metadata and the run's lineage.
 
 mlflow is imported only when a model is loaded from here (~2 s and ~1800 modules); the tracking
-server comes from the environment (MLFLOW_TRACKING_URI), as for training.
+server comes from the environment (MLFLOW_TRACKING_URI), as for training. A server that does not
+answer is asked once, for seconds, not retried for minutes: the app starts without a model, /health
+answers and /ready says which server did not answer.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -14,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.module_name }}.artifacts import META_FILE, ArtifactError, ModelMeta
+from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.kinds import Feature
+from {{ cookiecutter.module_name }}.tracking_server import bound_http_retries, check_tracking_server
 
 from api.model import ServedModel, serve
 from api.model_uri import ModelURI
@@ -26,6 +31,11 @@ SIGNATURE_DTYPES |= {"string": "str", "boolean": "bool"}
 
 def load_from_mlflow(model_uri: ModelURI) -> ServedModel:
     """Load a logged scikit-learn model and its metadata from MLflow."""
+    bound_http_retries()
+    try:
+        check_tracking_server(os.environ.get("MLFLOW_TRACKING_URI", ""))
+    except PipelineError as error:
+        raise ArtifactError(f"could not load {model_uri}: {error}") from error
     import mlflow
 
     try:

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import writing
 from .kinds import CategoryRule, Feature
 
 MODEL_FILE = "model.joblib"
@@ -134,13 +135,17 @@ def stage_artifacts(
     staging = model_dir / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    joblib.dump(model, staging / MODEL_FILE)
+    # A full disk is one line naming the file (the caller removes the staging directory).
+    with writing(model_dir / MODEL_FILE):
+        joblib.dump(model, staging / MODEL_FILE)
     hashes = {MODEL_FILE: file_sha256(staging / MODEL_FILE)}
     if onnx_model is not None:
-        (staging / ONNX_FILE).write_bytes(onnx_model)
+        with writing(model_dir / ONNX_FILE):
+            (staging / ONNX_FILE).write_bytes(onnx_model)
         hashes[ONNX_FILE] = sha256(onnx_model)
     meta = replace(meta, artifacts=hashes)
-    (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+    with writing(model_dir / META_FILE):
+        (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
     # What serving will do: the metadata parses, every file has its recorded hash, the model loads.
     load_artifacts(staging)
     if onnx_model is not None:
@@ -185,8 +190,12 @@ def write_lineage(meta: ModelMeta, path: Path) -> None:
     """The volatile lineage (run id, version, time, commit) of the model just saved."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(meta.lineage_json(), encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        with writing(path):
+            temporary.write_text(meta.lineage_json(), encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def with_lineage(meta: ModelMeta, path: Path | None) -> ModelMeta:

@@ -169,12 +169,14 @@ def dvc_experiments() -> list[Row]:
 
 
 def mlflow_runs(experiment: str, task: str, limit: int = DEFAULT_RUNS) -> list[Row]:
-    """The newest finished runs of the MLflow experiment that trained a model for this task."""
-    import mlflow
+    """The newest finished runs of the MLflow experiment that trained a model for this task.
 
+    A tracking server that does not answer raises TrackingServerDown within seconds."""
     from .tracking import use_tracking_store
 
     use_tracking_store()
+    import mlflow
+
     found = mlflow.search_runs(
         experiment_names=[experiment],
         filter_string=f"attributes.status = 'FINISHED' and tags.task = '{task}'",

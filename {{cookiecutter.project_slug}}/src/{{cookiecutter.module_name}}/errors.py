@@ -7,12 +7,17 @@ exit status 1, never a traceback. Bugs still raise with a traceback, as they sho
 
 from __future__ import annotations
 
+import errno
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# What a write raises when the disk (or the user's quota) is full.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class PipelineError(Exception):
@@ -29,6 +34,19 @@ def shown(value: Any) -> str:
     np.float64(0.9167)), text in quotes."""
     item = getattr(value, "item", None)  # numpy scalars; plain Python values have no .item
     return repr(item() if callable(item) and not isinstance(value, str) else value)
+
+
+@contextmanager
+def writing(path: object) -> Iterator[None]:
+    """Run the block that writes path; a full disk becomes one PipelineError naming path."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in DISK_FULL:
+            raise
+        raise PipelineError(
+            f"no space left on the device to write {path}: free some space, then run again."
+        ) from error
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -11,17 +11,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # only for the annotation: composing params.yaml (make repro) needs no pandas
     import pandas as pd
 
+from .errors import writing
+
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call write(tmp) on a temporary file next to path, then rename it over path (what write
-    returns is ignored)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = new_file_beside(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    returns is ignored). A full disk is one PipelineError naming path; path is left as it was."""
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = new_file_beside(path)
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def new_file_beside(path: Path) -> Path:

@@ -14,10 +14,15 @@ every row and probabilities within TOLERANCE (classifiers), or values within TOL
 (regressors). Anything else (an estimator skl2onnx cannot convert, a mismatch, any error) gives
 no export and one line saying why; the API then serves the scikit-learn model: slower, never
 different.
+
+Converting costs time in proportion to the model's size (about 0.25 s per MB for a forest, and the
+check half as much again): the `onnx` settings (params.py) skip the export of a model over
+onnx.max_model_mb, or always or never export.
 """
 
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +59,31 @@ class OnnxExport:
             "max_difference": self.max_difference,
             "numeric_dtype": self.numeric_dtype,
         }
+
+
+def serialised_mb(model: Any) -> float:
+    """The model's size pickled, in MB: model.joblib's size but for joblib's framing of each array
+    (a few %). Measured without a copy: the arrays are counted, never written (milliseconds)."""
+    buffers: list[pickle.PickleBuffer] = []
+    stream = pickle.dumps(model, protocol=5, buffer_callback=buffers.append)
+    return (len(stream) + sum(memoryview(buffer).nbytes for buffer in buffers)) / 1e6
+
+
+def export_skipped(model: Any, export: str, max_model_mb: float) -> str | None:
+    """Why the onnx settings (export: auto, always or never) skip this model's export (and, for a
+    model over the bound, how to export it anyway); None when it is to be exported."""
+    if export == "never":
+        return "ONNX export off (onnx.export=never)"
+    if export == "always":
+        return None
+    size = serialised_mb(model)
+    if size <= max_model_mb:
+        return None
+    return (
+        f"ONNX export skipped: the model is {size:.1f} MB, over onnx.max_model_mb={max_model_mb:g}"
+        " (converting takes time in proportion to the size); export it anyway with"
+        " onnx.export=always, or raise onnx.max_model_mb"
+    )
 
 
 def numeric_dtypes(model: Any) -> list[type]:

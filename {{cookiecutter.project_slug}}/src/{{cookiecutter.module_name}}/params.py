@@ -125,6 +125,17 @@ class EvaluationParams(Section):
     confidence: float = Field(0.95, gt=0, lt=1)
 
 
+class OnnxParams(Section):
+    """Whether training exports the model to ONNX for the API (onnx_export.py).
+
+    auto: unless its serialised size is over max_model_mb (converting costs time in proportion);
+    always: whatever its size; never: the API serves the scikit-learn model.
+    """
+
+    export: Literal["auto", "always", "never"] = "auto"
+    max_model_mb: float = Field(25.0, gt=0)
+
+
 class PlotParams(Section):
     """How `dvc plots show` draws the predictions file: a DVC template per task."""
 
@@ -141,6 +152,7 @@ class Params(Section):
     preprocessing: PreprocessingParams = Field(default_factory=PreprocessingParams)
     model: ModelParams
     evaluation: EvaluationParams = Field(default_factory=EvaluationParams)
+    onnx: OnnxParams = Field(default_factory=OnnxParams)
     plots: PlotParams
 
 

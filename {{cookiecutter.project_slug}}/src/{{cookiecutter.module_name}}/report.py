@@ -336,6 +336,7 @@ def comparison_section(params: Params, runs: int) -> str:
     text += comparison_table(rows, params.data.task, baseline, params.evaluation.confidence)
     for problem in problems:
         text += f'\n!!! note "Not shown"\n    {problem}\n'
+        print(f"WARNING: {problem}", file=sys.stderr)  # the page says it; the terminal too
     return text
 
 

@@ -9,9 +9,10 @@ and before it starts one, training (and every sweep) ends the runs of dead proce
 * a run of another machine, or another container, only once it is older than STALE_AFTER: its
   process cannot be checked from here, and a live run of another machine must never be touched.
 
-Runs without these tags (a notebook's, an older project's) are never touched. A model version
-registered by a run that died is deleted with it: no pipeline output names it, and the retrained
-model is registered again.
+Runs without these tags (a notebook's, an older project's) are never touched. What a run that
+died uploaded is deleted with it (discard_uploads): its model version (no pipeline output names
+it, and the retrained model is registered again), its logged model and its files, so a killed or
+failed training leaves no partial upload in the artifact store.
 """
 
 from __future__ import annotations
@@ -120,9 +121,7 @@ def stale_reason(run: Any, now_ms: int | None = None) -> str | None:
 
 
 def end_stale_runs(client: Any, experiment_id: str) -> list[str]:
-    """Mark the stale runs of the experiment FAILED (and drop their model versions); their ids."""
-    from mlflow.exceptions import MlflowException
-
+    """Mark the stale runs of the experiment FAILED (and discard their uploads); their ids."""
     running = client.search_runs(
         [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
     )
@@ -135,17 +134,41 @@ def end_stale_runs(client: Any, experiment_id: str) -> list[str]:
         client.set_tag(run_id, ENDED_TAG, reason)
         client.set_terminated(run_id, status="FAILED")
         print(f"tracking: marked run {run_id} FAILED: {reason}")
+        discard_uploads(client, run)
         ended.append(run_id)
-        for version in client.search_model_versions(f"run_id = '{run_id}'"):
-            if version.aliases:
-                print(
-                    f"tracking: kept {version.name} version {version.version} of that run:"
-                    f" it has the alias(es) {', '.join(version.aliases)}"
-                )
-                continue
-            try:
-                client.delete_model_version(version.name, version.version)
-            except MlflowException:
-                continue  # another process deleted it first
-            print(f"tracking: deleted {version.name} version {version.version} of that run")
     return ended
+
+
+def discard_uploads(client: Any, run: Any) -> None:
+    """Delete what a failed or killed run put in the store: its model versions, its logged models
+    (files and records) and its own files. Its params, metrics and tags stay: they say what was
+    tried. A version that has an alias is kept, and with it every file of the run."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    run_id = run.info.run_id
+    kept = False
+    for version in client.search_model_versions(f"run_id = '{run_id}'"):
+        if version.aliases:
+            print(
+                f"tracking: kept {version.name} version {version.version} of run {run_id}, and"
+                f" its files: it has the alias(es) {', '.join(version.aliases)}"
+            )
+            kept = True
+            continue
+        try:
+            client.delete_model_version(version.name, version.version)
+        except MlflowException:
+            continue  # another process deleted it first
+        print(f"tracking: deleted {version.name} version {version.version} of run {run_id}")
+    if kept:
+        return
+    logged = client.search_logged_models(
+        [run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"
+    )
+    for model in logged:
+        files: Any = get_artifact_repository(model.artifact_location)  # untyped methods
+        files.delete_artifacts()
+        client.delete_logged_model(model.model_id)
+    files = get_artifact_repository(run.info.artifact_uri)
+    files.delete_artifacts()

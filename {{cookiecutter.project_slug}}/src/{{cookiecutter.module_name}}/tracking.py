@@ -1,4 +1,5 @@
-"""MLflow helpers: where the store is, and what a training run logs and registers.
+"""MLflow helpers: what a training run logs and registers (where the store is, and whether its
+server answers: tracking_server.py).
 
 Only training, the Hydra sweep callback (sweep.py) and the promote command import this module, and
 mlflow is imported inside the functions: the serving path (artifacts.py, predict.py, the API) never
@@ -19,30 +20,47 @@ from typing import Any
 import pandas as pd
 
 from .artifacts import META_FILE, ModelMeta
+from .errors import DISK_FULL, PipelineError, first_line
 from .params import Params
+from .tracking_server import check_tracking_store, tracking_uri
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 # Set by sweep.SweepParentRun for the jobs of a multirun sweep: their runs become its children.
 SWEEP_PARENT_ENV = "PIPELINE_SWEEP_PARENT_RUN_ID"
 # Tags every training run with config_hash(): how a resumed sweep finds its finished points.
 CONFIG_HASH_TAG = "config_hash"
 
 
-def tracking_uri() -> str:
-    """MLFLOW_TRACKING_URI from the environment or .env, else the sqlite store.
-
-    The one place the setting is read.
-    """
-    from dotenv import load_dotenv
-
-    load_dotenv(Path(".env"), override=False)
-    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-
-
 def use_tracking_store() -> None:
+    """Point MLflow at the project's tracking store (checked first: check_tracking_store)."""
+    uri = check_tracking_store()
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_tracking_uri(uri)
+
+
+class TrackingFailed(PipelineError):
+    """The tracking store failed during a training (a lost server, a full disk): one line."""
+
+
+@contextmanager
+def tracking_errors(doing: str) -> Iterator[None]:
+    """Turn what a failing tracking store raises (MLflow's errors, a lost connection, a full
+    disk) into TrackingFailed naming the store and what was being done."""
+    from mlflow.exceptions import MlflowException
+
+    from .tracking_server import shown
+
+    try:
+        yield
+    except (MlflowException, OSError) as error:
+        if isinstance(error, OSError) and error.errno in DISK_FULL:
+            where = f" writing {error.filename}" if error.filename else ""
+            reason = f"no space left on the device{where}"
+        else:
+            reason = first_line(error)
+        raise TrackingFailed(
+            f"{doing} in the MLflow tracking store at {shown(tracking_uri())} failed: {reason}"
+        ) from error
 
 
 # What the pipeline and `make report` write into git-tracked files: their changes do not make the
@@ -95,7 +113,7 @@ def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 # What loading the logged model needs. Listing them saves MLflow ~10 s of inferring them per run.
-MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
+MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy")
 
 
 def model_requirements() -> list[str]:
@@ -109,21 +127,43 @@ def training_run(params: Params, tags: Mapping[str, str]) -> Iterator[Any]:
     """The MLflow run of one training, started before the fit, so a run exists while it trains.
 
     Runs left RUNNING by killed trainings are ended as FAILED first (runs.py). The run's tags name
-    this process. It ends FINISHED when the block completes and FAILED when it raises (an error,
-    Ctrl-C); in a sweep it is a child of the sweep's parent run.
+    this process. It ends FINISHED when the block completes; when it raises (an error, Ctrl-C),
+    what the run uploaded is deleted and it ends FAILED. A store that fails on the way is one
+    TrackingFailed line; the run it could not end is ended (and cleaned) by the next training.
+    In a sweep it is a child of the sweep's parent run.
     """
     import mlflow
     from mlflow import MlflowClient
 
-    from .runs import end_stale_runs, process_tags
+    from .runs import discard_uploads, end_stale_runs, process_tags
+    from .tracking_server import TrackingServerDown, check_tracking_server
 
     use_tracking_store()
-    experiment = mlflow.set_experiment(params.mlflow.experiment)
-    end_stale_runs(MlflowClient(), experiment.experiment_id)
-    parent = os.environ.get(SWEEP_PARENT_ENV)
-    run_tags = {**tags, **process_tags()}
-    with mlflow.start_run(run_name=params.name, parent_run_id=parent, tags=run_tags) as run:
+    client = MlflowClient()
+    with tracking_errors("starting the training's run"):
+        experiment = mlflow.set_experiment(params.mlflow.experiment)
+        end_stale_runs(client, experiment.experiment_id)
+        parent = os.environ.get(SWEEP_PARENT_ENV)
+        run_tags = {**tags, **process_tags()}
+        run = mlflow.start_run(run_name=params.name, parent_run_id=parent, tags=run_tags)
+    try:
         yield run
+    except BaseException as error:
+        try:
+            if isinstance(error, TrackingFailed):  # asked again only if it answers at once
+                check_tracking_server(tracking_uri(), cached=False)
+            with tracking_errors("ending the failed run"):
+                discard_uploads(client, client.get_run(run.info.run_id))
+                mlflow.end_run("FAILED")
+        except PipelineError as cleanup:
+            why = "the store did not answer" if isinstance(cleanup, TrackingServerDown) else cleanup
+            print(
+                f"tracking: run {run.info.run_id} is left RUNNING ({why}): the next training"
+                " marks it FAILED and deletes its uploads."
+            )
+        raise
+    with tracking_errors("ending the run"):
+        mlflow.end_run()
 
 
 def log_training_run(params: Params, model: Any, example: pd.DataFrame, meta: ModelMeta) -> str:
@@ -131,23 +171,33 @@ def log_training_run(params: Params, model: Any, example: pd.DataFrame, meta: Mo
 
     Registers nothing: register() does, once the model's files are written and checked.
     """
+    import logging
+
     import mlflow
     from mlflow.models import infer_signature
-    from skops.io import dumps, get_untrusted_types
 
     mlflow.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
     mlflow.log_metrics(dict(meta.metrics))
     # What the API needs to serve this run's model from MLflow (MODEL_URI): features, kinds.
     mlflow.log_text(meta.to_json(), META_FILE)
-    info = mlflow.sklearn.log_model(
-        model,
-        name="model",
-        signature=infer_signature(example, model.predict(example)),
-        input_example=example,
-        pip_requirements=model_requirements(),
-        # We built this estimator ourselves, so every type in it is trusted to load back.
-        skops_trusted_types=get_untrusted_types(data=dumps(model)),
-    )
+    # Pickled, as model.joblib is: one copy of the model's size in the store (skops, MLflow's
+    # default, writes a file up to 15 times larger for a forest of small trees, and takes seconds).
+    # Loading either format runs code from the file (MLflow says so for skops too): the store, like
+    # models/, must hold only models you trust. MLflow warns about pickle on every save: not here.
+    sklearn_log = logging.getLogger("mlflow.sklearn")
+    level = sklearn_log.level
+    sklearn_log.setLevel(logging.ERROR)
+    try:
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            serialization_format="pickle",
+            signature=infer_signature(example, model.predict(example)),
+            input_example=example,
+            pip_requirements=model_requirements(),
+        )
+    finally:
+        sklearn_log.setLevel(level)
     return str(info.model_uri)
 
 

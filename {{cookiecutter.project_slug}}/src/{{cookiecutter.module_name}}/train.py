@@ -41,8 +41,16 @@ from .evaluate import PRIMARY_METRIC, score
 from .features import describe_features, split_xy
 from .kinds import CategoryRule
 from .model import build_model
-from .onnx_export import OnnxExport, export_onnx, parity_sample, runtime_line
+from .onnx_export import (
+    OnnxExport,
+    Rejected,
+    export_onnx,
+    export_skipped,
+    parity_sample,
+    runtime_line,
+)
 from .params import Params
+from .progress import progress
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,22 +58,26 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def train(params: Params, *, track: bool = True) -> ModelMeta:
     """Fit on paths.train, score on paths.test, write paths.model_dir, log to MLflow (if track).
 
-    The order is what keeps a killed training harmless. The previous model and its evaluation go
-    first: from then on they describe nothing current. The MLflow run starts before the fit (and
-    ends FAILED on an error). The new model is written to a staging directory and checked, logged
-    to the run, and only then registered; the lineage and the model files are published last.
-    Killed at any point, the training leaves no model and no metrics that look valid, and at most
-    a RUNNING run (and a version) that the next training marks FAILED (and deletes): see runs.py.
+    The order is what keeps a killed training harmless. A tracking server that does not answer
+    stops it first, in seconds, with nothing changed. The MLflow run starts before the fit (and
+    ends FAILED on an error, its uploads deleted); then the previous model and its evaluation go:
+    from then on they describe nothing current. The new model is written to a staging directory
+    and checked, logged to the run, and only then registered; the lineage and the model files are
+    published last. Killed at any point, the training leaves no model and no metrics that look
+    valid, and at most a RUNNING run (and a version) that the next training marks FAILED (and
+    deletes, with its uploads): see runs.py.
     """
     from .tracking import CONFIG_HASH_TAG, config_hash, git_state, training_run
+    from .tracking_server import check_before_training
 
     paths = params.paths
     schema = load_schema(Path(paths.schema_))
     model = build_model(params.model, params.preprocessing, schema)  # config mistakes first
+    if track:
+        check_before_training()
     train_frame = read_split(Path(paths.train), schema)
     test_frame = read_split(Path(paths.test), schema)
     model_dir = Path(paths.model_dir)
-    retire_previous(params)
     commit, dirty = git_state()
     data_hash = file_sha256(Path(paths.train))
     tags = {
@@ -79,6 +91,7 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
         CONFIG_HASH_TAG: config_hash(params),
     }
     with training_run(params, tags) if track else nullcontext() as run:
+        retire_previous(params)
         x_train, y_train = split_xy(train_frame, schema.features, schema.target)
         # How much of the score is noise: the same model refitted on the training split's folds.
         cv = cross_validate(
@@ -116,9 +129,15 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
             normalize_categories=CategoryRule.from_dict(schema.normalize_categories),
         )
         # The fast serving runtime, checked against the model on the rows it has seen (a sample of
-        # a large table), unseen categories and missing values.
-        rows = parity_sample([x_train, test_frame[schema.features]])
-        exported = export_onnx(model, rows, features)
+        # a large table), unseen categories and missing values; unless the onnx settings skip it.
+        skipped = export_skipped(model, params.onnx.export, params.onnx.max_model_mb)
+        exported: OnnxExport | Rejected
+        if skipped is None:
+            rows = parity_sample([x_train, test_frame[schema.features]])
+            with progress(f"train: ONNX export of {params.model.name} (converting, checking)"):
+                exported = export_onnx(model, rows, features)
+        else:
+            exported = Rejected(skipped)
         onnx_model = None
         if isinstance(exported, OnnxExport):
             onnx_model = exported.model
@@ -166,17 +185,18 @@ def record_run(
     """Log the model to the active MLflow run, then register it (its files are staged, checked)."""
     import mlflow
 
-    from .tracking import log_training_run, register
+    from .tracking import log_training_run, register, tracking_errors
 
-    mlflow.set_tag("onnx_export", "checked" if onnx else "none")
-    model_uri = log_training_run(params, model, x_train.head(5), meta)
     active = mlflow.active_run()
     if active is None:  # train() opens the run before it calls this
         raise RuntimeError("record_run needs an active MLflow run")
-    run_id = active.info.run_id
+    with tracking_errors("logging the model"):
+        mlflow.set_tag("onnx_export", "checked" if onnx else "none")
+        model_uri = log_training_run(params, model, x_train.head(5), meta)
     name = params.mlflow.registered_model
-    version = register(name, model_uri) if name else None
-    return replace(meta, run_id=run_id, model_version=version)
+    with tracking_errors("registering the model"):
+        version = register(name, model_uri) if name else None
+    return replace(meta, run_id=active.info.run_id, model_version=version)
 
 
 @hydra.main(config_path=str(PROJECT_ROOT / "configs"), config_name="config", version_base=None)

@@ -119,3 +119,24 @@ def test_unknown_alias_leaves_the_app_not_ready(registry: str) -> None:
         response = client.get("/ready")
         assert response.status_code == 503
         assert "models:/iris-test@nobody" in response.json()["detail"]
+
+
+def test_a_model_the_pipeline_trained_is_served_from_the_registry(
+    tracked_params, iris_model
+) -> None:
+    """What training logs (the pickled model, model_meta.json) and registers, served back."""
+    from {{ cookiecutter.module_name }}.artifacts import load_artifacts
+    from {{ cookiecutter.module_name }}.data import prepare_data
+    from {{ cookiecutter.module_name }}.train import train
+
+    prepare_data(tracked_params)
+    meta = train(tracked_params)
+    published, _ = load_artifacts(Path(tracked_params.paths.model_dir))
+    uri = f"models:/{tracked_params.mlflow.registered_model}/{meta.model_version}"
+    with TestClient(create_app(Settings(_env_file=None, model_uri=uri))) as client:
+        metadata = client.get("/metadata").json()
+        assert (metadata["run_id"], metadata["runtime"]) == (meta.run_id, "scikit-learn")
+        assert metadata["data_hash"] == meta.data_hash
+        records = iris_model.sample.to_dict(orient="records")
+        response = client.post("/predict", json={"records": records})
+        assert response.json()["predictions"] == published.predict(iris_model.sample).tolist()

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import support
 from fastapi.testclient import TestClient
 from support import IRIS_FEATURES, SavedModel, iris_xy, settings_for
 
@@ -153,3 +154,31 @@ def test_without_scikit_learn_a_model_without_export_says_what_to_do(
         ArtifactError, match="no no_such_module_here: it holds the ONNX runtime only"
     ):
         load_from_dir(model_dir)
+
+
+@pytest.mark.parametrize(
+    ("settings", "runtime"),
+    [
+        (["onnx.export=never"], "scikit-learn"),
+        # The 5-tree forest is about 50 kB: over a bound of 0.01 MB.
+        (["onnx.export=auto", "onnx.max_model_mb=0.01"], "scikit-learn"),
+        (["onnx.export=always", "onnx.max_model_mb=0.01"], "onnx"),
+    ],
+    ids=["never", "auto-over-the-bound", "always"],
+)
+def test_the_onnx_settings_choose_the_runtime_the_api_serves(
+    tmp_path: Path, settings: list[str], runtime: str
+) -> None:
+    from {{ cookiecutter.module_name }}.data import prepare_data
+    from {{ cookiecutter.module_name }}.train import train
+
+    params = support.params(tmp_path, *settings)
+    prepare_data(params)
+    train(params, track=False)
+    model_dir = Path(params.paths.model_dir)
+    assert (model_dir / ONNX_FILE).exists() == (runtime == "onnx")
+    with TestClient(create_app(settings_for(model_dir))) as client:
+        assert client.get("/metadata").json()["runtime"] == runtime
+        sample = iris_xy()[0].iloc[[0, 75, 149]]
+        body = client.post("/predict", json={"records": records(sample.to_numpy())}).json()
+        assert len(body["predictions"]) == 3
