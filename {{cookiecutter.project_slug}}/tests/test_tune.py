@@ -25,6 +25,7 @@ def project(tmp_path: Path, mlflow_store: str, monkeypatch: pytest.MonkeyPatch) 
     """The project's configs and example data in tmp_path, the current directory."""
     root = tmp_path / "project"
     shutil.copytree(support.CONFIG_DIR, root / "configs")
+    support.select_example(root / "configs")  # iris, whatever configs/config.yaml selects
     (root / "configs" / "search" / "tiny.yaml").write_text(TINY_SPACE, encoding="utf-8")
     (root / "data" / "external").mkdir(parents=True)
     shutil.copy(support.PROJECT_ROOT / "data/external/iris.csv", root / "data/external/iris.csv")
