@@ -24,6 +24,8 @@ pytestmark = pytest.mark.full
 TINY_SPACE = "model:\n  estimator:\n    n_estimators: {int: [5, 20]}\n    max_depth: {choice: [null, 2, 3]}\n"
 # Forests large enough that a trial is still running when the test kills the search.
 SLOW_SPACE = "model:\n  estimator:\n    n_estimators: {int: [400, 500]}\n"
+# Trials of tens of seconds: the test that kills one mid-flight sees it running, whatever the load.
+SLOWER_SPACE = "model:\n  estimator:\n    n_estimators: {int: [3000, 3500]}\n"
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = make_init(bake_project(tmp_path_factory.mktemp("results")))
     (path / "configs/search/tiny.yaml").write_text(TINY_SPACE, encoding="utf-8")
     (path / "configs/search/slow.yaml").write_text(SLOW_SPACE, encoding="utf-8")
+    (path / "configs/search/slower.yaml").write_text(SLOWER_SPACE, encoding="utf-8")
     sh("make repro", path)
     sh("git add -A && git commit --quiet --no-verify -m 'First reproduction'", path)
     return path
@@ -117,7 +120,7 @@ def test_the_best_preset_reproduces_the_best_trials_score(project: Path) -> None
 
 
 def test_a_killed_tune_resumes_without_running_a_trial_twice(project: Path, tmp_path: Path) -> None:
-    command = "make tune TRIALS=3 SEARCH=slow STUDY=killed"
+    command = "make tune TRIALS=3 SEARCH=slower STUDY=killed"
     make = start(command, project, tmp_path / "tune.log")
 
     def second_trial_running() -> bool:

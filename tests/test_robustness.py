@@ -192,7 +192,12 @@ def full_disk(directory: Path, copied: tuple[str, ...]) -> Iterator[None]:
         ("models", ("model.joblib", "model.onnx", "model_meta.json"), "make repro", "models/model.joblib"),
         # The evaluation is rewritten on a full disk (without the previous one, which DVC removes
         # before the stage runs: that would free room).
-        ("reports", ("lineage.json",), ".venv/bin/dvc repro --single-item --force evaluate", "reports/predictions.csv"),
+        (
+            "reports",
+            ("lineage.json", "cv.json"),  # what training wrote there, which evaluate reads
+            ".venv/bin/dvc repro --single-item --force evaluate",
+            "reports/predictions.csv",
+        ),
     ],
     ids=["model", "metrics"],
 )
@@ -212,6 +217,6 @@ def test_a_full_disk_is_one_line_naming_the_file_and_nothing_half_written(
     if larger:  # the previous model went when training started: nothing else is there
         assert left == ["filler"]
     else:  # no partial (or temporary) evaluation file
-        assert left == ["filler", "lineage.json"]
+        assert left == ["cv.json", "filler", "lineage.json"]
     sh("git checkout -- reports dvc.lock && make repro", project)
     assert "up to date" in sh(".venv/bin/dvc status", project).stdout
