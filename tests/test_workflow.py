@@ -267,7 +267,7 @@ def test_pull_requests_get_one_comment_from_a_job_running_no_branch_code(baked: 
     compare = steps["compare with the base branch"]
     assert compare["if"] == "github.event_name == 'pull_request'"
     assert compare["env"]["BASE_REF"] == "${{ github.base_ref }}", "the branch name must not be spliced into the script"
-    assert '-m iris_classifier.pr_comment --base "origin/${BASE_REF}"' in compare["run"]
+    assert '-m iris_classifier.reports.pr_comment --base "origin/${BASE_REF}"' in compare["run"]
     assert "${{" not in compare["run"]
     comment = ci["jobs"]["pr-comment"]
     assert comment["needs"] == "pipeline" and comment["permissions"] == {"pull-requests": "write"}

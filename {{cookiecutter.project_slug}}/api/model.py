@@ -4,7 +4,7 @@ Two runtimes: the checked ONNX export (`serve_onnx`: microseconds per record, no
 import) or the scikit-learn model (`serve`). Where the model comes from is api/sources/. A model
 that cannot do what its metadata promises becomes an ArtifactError whose message says what to do.
 
-Both runtimes turn a record into model inputs the same way as training did (kinds.py: the same
+Both runtimes turn a record into model inputs the same way as training did (utils/kinds.py: the same
 category text, normalised by the rule recorded with the model), and both report, per record, the
 categorical fields whose value the model never saw in training.
 """
@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from pydantic_core import to_json
 
-from {{ cookiecutter.module_name }}.artifacts import ArtifactError, ModelMeta, onnx_probabilities
-from {{ cookiecutter.module_name }}.kinds import (
+from {{ cookiecutter.module_name }}.artifact.model_dir import ArtifactError, ModelMeta, onnx_probabilities
+from {{ cookiecutter.module_name }}.utils.kinds import (
     CATEGORICAL,
     JSON_TYPES,
     MISSING_CATEGORY,
@@ -66,7 +66,7 @@ class ServedModel:
 
     @cached_property
     def _converters(self) -> list[Callable[[Any], Any]]:
-        """Per feature, value -> model input: the same rules as training (kinds.py)."""
+        """Per feature, value -> model input: the same rules as training (utils/kinds.py)."""
         rule = self.meta.normalize_categories
         return [value_converter(f.kind, rule) for f in self.meta.features]
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from typing_extensions import NotRequired, TypedDict  # pydantic needs these on Python < 3.12
 
-from {{ cookiecutter.module_name }}.kinds import Feature, date_number
+from {{ cookiecutter.module_name }}.utils.kinds import Feature, date_number
 
 # The largest finite float32: tree models compare inputs as float32, where a larger number becomes
 # infinity. Refused for every model, so both runtimes answer the same.

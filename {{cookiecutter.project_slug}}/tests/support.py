@@ -207,8 +207,8 @@ def iris_xy() -> tuple[pd.DataFrame, pd.Series]:
 
 
 def iris_meta(**overrides: object) -> Any:
-    from {{ cookiecutter.module_name }}.artifacts import ModelMeta
-    from {{ cookiecutter.module_name }}.kinds import Feature
+    from {{ cookiecutter.module_name }}.artifact.model_dir import ModelMeta
+    from {{ cookiecutter.module_name }}.utils.kinds import Feature
 
     values: dict[str, Any] = {
         "model_name": "iris-test",
@@ -252,9 +252,9 @@ def save_pipeline(
     ONNX export when there is one, and the CategoryRule `categories` when given)."""
     from dataclasses import replace
 
-    from {{ cookiecutter.module_name }}.artifacts import ModelMeta, save_artifacts
-    from {{ cookiecutter.module_name }}.kinds import CategoryRule
-    from {{ cookiecutter.module_name }}.onnx_export import OnnxExport, export_onnx
+    from {{ cookiecutter.module_name }}.artifact.model_dir import ModelMeta, save_artifacts
+    from {{ cookiecutter.module_name }}.artifact.onnx_export import OnnxExport, export_onnx
+    from {{ cookiecutter.module_name }}.utils.kinds import CategoryRule
 
     model, features, x, _ = fit_pipeline(
         model_dir, frame, target, task, *overrides, categories=categories

@@ -11,10 +11,15 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }}.artifacts import ArtifactError, ModelMeta, load_artifacts, save_artifacts
-from {{ cookiecutter.module_name }}.errors import PipelineError
-from {{ cookiecutter.module_name }}.files import write_text
+from {{ cookiecutter.module_name }}.artifact.model_dir import (
+    ArtifactError,
+    ModelMeta,
+    load_artifacts,
+    save_artifacts,
+)
 from {{ cookiecutter.module_name }}.predict import predict_frame
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
+from {{ cookiecutter.module_name }}.utils.files import write_text
 
 
 def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -138,7 +143,7 @@ def test_a_damaged_model_file_is_refused_with_a_reason(mixed_model: Path) -> Non
 
 
 def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path: Path) -> None:
-    from {{ cookiecutter.module_name }}.files import atomic_write
+    from {{ cookiecutter.module_name }}.utils.files import atomic_write
 
     def explode(path: Path) -> None:
         path.write_text("half", encoding="utf-8")
@@ -154,8 +159,8 @@ def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path: Path) -> None:
 def test_tracking_uri_prefers_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from {{ cookiecutter.module_name }}.tracking import flatten
-    from {{ cookiecutter.module_name }}.tracking_server import DEFAULT_TRACKING_URI, tracking_uri
+    from {{ cookiecutter.module_name }}.tracking.server import DEFAULT_TRACKING_URI, tracking_uri
+    from {{ cookiecutter.module_name }}.tracking.training_run import flatten
 
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

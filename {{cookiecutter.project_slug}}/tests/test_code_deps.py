@@ -6,13 +6,13 @@ from pathlib import Path
 
 import support
 
-from {{ cookiecutter.module_name }}.code_deps import closure, derived, stage_files
+from {{ cookiecutter.module_name }}.stages.code_deps import closure, derived, stage_files
 
 
 def test_dvc_yaml_lists_the_derived_code_of_every_stage(monkeypatch) -> None:
     monkeypatch.chdir(support.PROJECT_ROOT)
     assert (support.PROJECT_ROOT / "dvc.yaml").read_text(encoding="utf-8") == derived(), (
-        "dvc.yaml is out of date: run `python -m {{ cookiecutter.module_name }}.code_deps`"
+        "dvc.yaml is out of date: run `python -m {{ cookiecutter.module_name }}.stages.code_deps`"
     )
 
 

@@ -14,14 +14,14 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }}.artifacts import ONNX_FILE, load_artifacts
+from {{ cookiecutter.module_name }}.artifact.model_dir import ONNX_FILE, load_artifacts
 from {{ cookiecutter.module_name }}.data import prepare_data
-from {{ cookiecutter.module_name }}.kinds import CategoryRule
 from {{ cookiecutter.module_name }}.predict import main as predict_main
-from {{ cookiecutter.module_name }}.report import write_report
+from {{ cookiecutter.module_name }}.reports.report import write_report
+from {{ cookiecutter.module_name }}.reports.tables import literal
 from {{ cookiecutter.module_name }}.stages import evaluate
-from {{ cookiecutter.module_name }}.tables import literal
 from {{ cookiecutter.module_name }}.train import train
+from {{ cookiecutter.module_name }}.utils.kinds import CategoryRule
 
 # Spaces, dots, slashes, brackets, unicode, a leading digit, a Python keyword, JSON Schema
 # keywords, Markdown and HTML, matplotlib's mathematical notation, a very long name.
@@ -127,8 +127,8 @@ def test_batch_predictions_never_overwrite_a_column_of_the_table(trained_awkward
 
 
 def test_a_typo_in_the_normalisation_is_refused_naming_the_setting() -> None:
-    from {{ cookiecutter.module_name }}.errors import PipelineError
     from {{ cookiecutter.module_name }}.params import parse_params
+    from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
     raw = support.composed()
     raw["data"]["normalize_categories"]["case"] = "upper"

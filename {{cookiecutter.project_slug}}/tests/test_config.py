@@ -13,9 +13,9 @@ import support
 
 from {{ cookiecutter.module_name }}.config import compose, load_params, to_params_yaml, write_params
 from {{ cookiecutter.module_name }}.data import TableSchema
-from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.model import build_model
 from {{ cookiecutter.module_name }}.params import ModelParams, parse_params
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
 CONFIG_DIR = support.CONFIG_DIR
 MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))

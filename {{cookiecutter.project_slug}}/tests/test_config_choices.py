@@ -12,8 +12,8 @@ import pytest
 import support
 
 from {{ cookiecutter.module_name }}.config import check_group_choices, compose, from_config
-from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.params import parse_params
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
 CONFIG_DIR = support.CONFIG_DIR
 

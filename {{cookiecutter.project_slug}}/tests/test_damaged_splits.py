@@ -14,11 +14,11 @@ import pytest
 import support
 
 from {{ cookiecutter.module_name }}.data import load_schema, prepare_data, read_split
-from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.params import Params, PathParams, parse_params
 from {{ cookiecutter.module_name }}.stages import evaluate
 from {{ cookiecutter.module_name }}.stages import train as train_stage
 from {{ cookiecutter.module_name }}.train import train
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
 
 def cut_mid_line(text: str) -> str:

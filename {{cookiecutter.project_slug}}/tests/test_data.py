@@ -10,8 +10,8 @@ import pytest
 import support
 
 from {{ cookiecutter.module_name }}.data import load_source, prepare, read_split, split
-from {{ cookiecutter.module_name }}.errors import PipelineError
-from {{ cookiecutter.module_name }}.kinds import CATEGORICAL, NUMERIC
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
+from {{ cookiecutter.module_name }}.utils.kinds import CATEGORICAL, NUMERIC
 
 
 def test_the_shipped_iris_file_has_the_configured_columns() -> None:
@@ -162,7 +162,7 @@ def test_split_refuses_a_class_with_one_row(tiny_frame: pd.DataFrame) -> None:
 def test_a_written_split_reads_back_with_its_types(
     tmp_path: Path, mixed_frame: pd.DataFrame
 ) -> None:
-    from {{ cookiecutter.module_name }}.files import write_csv
+    from {{ cookiecutter.module_name }}.utils.files import write_csv
 
     frame, schema, _ = prepare(mixed_frame, "label", kinds={"grade": CATEGORICAL})
     write_csv(tmp_path / "train.csv", frame)
@@ -174,7 +174,7 @@ def test_categories_are_held_once_each_however_many_rows(
 ) -> None:
     """A million rows of a few categories must not cost a million strings (issue: own data at
     scale): every cell of a categorical column points at one string per category."""
-    from {{ cookiecutter.module_name }}.files import write_csv
+    from {{ cookiecutter.module_name }}.utils.files import write_csv
 
     frame, schema, _ = prepare(pd.concat([mixed_frame] * 50, ignore_index=True), "label")
     for table in (frame, None):

@@ -11,9 +11,9 @@ import pytest
 import support
 
 from {{ cookiecutter.module_name }}.data import TableSchema, load_source, prepare
-from {{ cookiecutter.module_name }}.errors import PipelineError, shown
-from {{ cookiecutter.module_name }}.kinds import CATEGORICAL, ISO_8601, NUMERIC, date_number
 from {{ cookiecutter.module_name }}.params import parse_params
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError, shown
+from {{ cookiecutter.module_name }}.utils.kinds import CATEGORICAL, ISO_8601, NUMERIC, date_number
 
 ROWS = 120
 
@@ -368,7 +368,7 @@ def test_a_table_with_ids_and_dates_trains_on_what_is_left(
 ) -> None:
     import json
 
-    from {{ cookiecutter.module_name }}.artifacts import load_artifacts
+    from {{ cookiecutter.module_name }}.artifact.model_dir import load_artifacts
     from {{ cookiecutter.module_name }}.data import prepare_data
     from {{ cookiecutter.module_name }}.predict import predict_frame
     from {{ cookiecutter.module_name }}.train import train

@@ -11,17 +11,17 @@ import pytest
 import support
 from sklearn import metrics as sk
 
-from {{ cookiecutter.module_name }}.errors import PipelineError
-from {{ cookiecutter.module_name }}.estimates import cross_validate, fold_splits
 from {{ cookiecutter.module_name }}.evaluate import metric_values
 from {{ cookiecutter.module_name }}.model import build_model
 from {{ cookiecutter.module_name }}.params import EvaluationParams
-from {{ cookiecutter.module_name }}.stats import (
+from {{ cookiecutter.module_name }}.stats.intervals import (
     bootstrap_intervals,
     fold_summary,
     paired_test,
     verdict,
 )
+from {{ cookiecutter.module_name }}.stats.resampling import cross_validate, fold_splits
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
 # Student's t, two-sided 95 %, 4 degrees of freedom (any printed t table).
 T_4_95 = 2.776445

@@ -2,7 +2,7 @@
 
 A cycle makes the import order matter (a half-initialised module, an ImportError that depends on
 which module was imported first) and ties together modules that should stand apart. Every import
-counts: at the top, inside a function, under TYPE_CHECKING; they are read with code_deps.py, which
+counts: at the top, inside a function, under TYPE_CHECKING; they are read with code_deps, which
 derives the stages' code dependencies from the same imports.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.module_name }}.code_deps import imported_modules
+from {{ cookiecutter.module_name }}.stages.code_deps import imported_modules
 
 PROJECT = Path(__file__).resolve().parents[1]
 PACKAGES = [

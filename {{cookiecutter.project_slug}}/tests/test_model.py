@@ -10,14 +10,14 @@ import pytest
 import scipy.sparse
 import support
 
+from {{ cookiecutter.module_name }}.artifact.onnx_export import export_onnx
 from {{ cookiecutter.module_name }}.data import TableSchema, prepare
-from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.evaluate import metrics_json, prediction_rows, score
 from {{ cookiecutter.module_name }}.features import describe_features, split_xy
-from {{ cookiecutter.module_name }}.kinds import CATEGORICAL
 from {{ cookiecutter.module_name }}.model import build_model
-from {{ cookiecutter.module_name }}.onnx_export import export_onnx
 from {{ cookiecutter.module_name }}.params import Params
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
+from {{ cookiecutter.module_name }}.utils.kinds import CATEGORICAL
 
 
 def fitted(

@@ -11,7 +11,7 @@ import pytest
 import support
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from {{ cookiecutter.module_name }}.artifacts import (
+from {{ cookiecutter.module_name }}.artifact.model_dir import (
     ONNX_FILE,
     SMALL_BATCH,
     ArtifactError,
@@ -21,7 +21,7 @@ from {{ cookiecutter.module_name }}.artifacts import (
     onnx_session,
     save_artifacts,
 )
-from {{ cookiecutter.module_name }}.onnx_export import (
+from {{ cookiecutter.module_name }}.artifact.onnx_export import (
     MAX_CHECK_ROWS,
     TOLERANCE,
     UNSEEN_CATEGORY,
@@ -149,7 +149,7 @@ def test_training_ends_with_one_line_saying_why_there_is_no_export(
 
     params = support.params(tmp_path)
     prepare_data(params)
-    monkeypatch.setattr("{{ cookiecutter.module_name }}.onnx_export.convert", unconvertible)
+    monkeypatch.setattr("{{ cookiecutter.module_name }}.artifact.onnx_export.convert", unconvertible)
     meta = train(params, track=False)
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("WARNING: no ONNX export, serving will use the scikit-learn model")
@@ -221,7 +221,7 @@ import hashlib, sys
 from pathlib import Path
 sys.path.insert(0, "tests")
 import support
-from {{ cookiecutter.module_name }}.onnx_export import export_onnx
+from {{ cookiecutter.module_name }}.artifact.onnx_export import export_onnx
 frame = support.mixed_frame(120).drop(columns="price")
 model, features, x, _ = support.fit_pipeline(Path(sys.argv[1]), frame, "label")
 print(hashlib.sha256(export_onnx(model, x, features).model).hexdigest())

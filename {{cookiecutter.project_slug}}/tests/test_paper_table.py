@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from {{ cookiecutter.module_name }}.compare import Row
-from {{ cookiecutter.module_name }}.paper_table import build_table, latex_escape, to_latex, to_markdown
+from {{ cookiecutter.module_name }}.reports.compare import Row
+from {{ cookiecutter.module_name }}.reports.paper_table import build_table, latex_escape, to_latex, to_markdown
 
 FOLDS = 5
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from {{ cookiecutter.module_name }}.compare import Row, comparison_table, differing_params, dvc_rows
-from {{ cookiecutter.module_name }}.pr_comment import MARKER, build_body
+from {{ cookiecutter.module_name }}.reports.compare import Row, comparison_table, differing_params, dvc_rows
+from {{ cookiecutter.module_name }}.reports.pr_comment import MARKER, build_body
 
 PARAMS_DIFF = {
     "params.yaml": {"model.estimator.n_estimators": {"old": 100, "new": 10, "diff": -90}}

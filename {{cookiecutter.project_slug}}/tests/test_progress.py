@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from {{ cookiecutter.module_name }}.progress import progress
+from {{ cookiecutter.module_name }}.utils.progress import progress
 
 
 def test_a_long_step_prints_progress_then_its_time(capsys: pytest.CaptureFixture[str]) -> None:

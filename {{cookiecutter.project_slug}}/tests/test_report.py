@@ -21,13 +21,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from {{ cookiecutter.module_name }}.data import prepare_data
-from {{ cookiecutter.module_name }}.files import write_text
-from {{ cookiecutter.module_name }}.importance import feature_importance
-from {{ cookiecutter.module_name }}.model_card import user_sections
 from {{ cookiecutter.module_name }}.params import Params
-from {{ cookiecutter.module_name }}.report import write_report
+from {{ cookiecutter.module_name }}.reports.importance import feature_importance
+from {{ cookiecutter.module_name }}.reports.model_card import user_sections
+from {{ cookiecutter.module_name }}.reports.report import write_report
 from {{ cookiecutter.module_name }}.stages import evaluate
 from {{ cookiecutter.module_name }}.train import train
+from {{ cookiecutter.module_name }}.utils.files import write_text
 
 CARD = """<!-- a comment the card leaves out -->
 # My notes
@@ -220,7 +220,7 @@ def test_without_a_trained_model_the_command_says_to_run_the_pipeline(tmp_path: 
     raw = support.composed()  # paths relative to tmp_path, where nothing was trained
     params_file = support.write_params(tmp_path / "params.yaml", raw)
     result = subprocess.run(
-        [sys.executable, "-m", "{{ cookiecutter.module_name }}.report", "--params", str(params_file)],
+        [sys.executable, "-m", "{{ cookiecutter.module_name }}.reports.report", "--params", str(params_file)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -248,7 +248,7 @@ def test_importance_comes_from_coefficients_or_permutation(tmp_path: Path) -> No
 def test_importance_is_skipped_with_a_note_when_too_costly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from {{ cookiecutter.module_name }} import importance
+    from {{ cookiecutter.module_name }}.reports import importance
 
     model, _, x, y = support.fit_pipeline(
         tmp_path, support.iris_frame(), "species", "classification"

@@ -11,9 +11,9 @@ import pytest
 import support
 
 from {{ cookiecutter.module_name }}.config import compose, from_config
-from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.stages.config import check_source
 from {{ cookiecutter.module_name }}.stages.repro import check_dvc_files_visible, main, run_lock
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:

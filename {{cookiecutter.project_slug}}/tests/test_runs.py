@@ -19,9 +19,9 @@ import psutil
 import pytest
 
 from {{ cookiecutter.module_name }}.data import prepare_data
-from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.params import Params
-from {{ cookiecutter.module_name }}.runs import (
+from {{ cookiecutter.module_name }}.stages import evaluate
+from {{ cookiecutter.module_name }}.tracking.dead_runs import (
     ENDED_TAG,
     HOST_TAG,
     PID_TAG,
@@ -30,8 +30,8 @@ from {{ cookiecutter.module_name }}.runs import (
     end_stale_runs,
     process_tags,
 )
-from {{ cookiecutter.module_name }}.stages import evaluate
 from {{ cookiecutter.module_name }}.train import train
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
 
 def dead_pid() -> int:
@@ -124,7 +124,7 @@ def test_a_failed_training_leaves_no_model_no_metrics_and_a_failed_run(
 ) -> None:
     import mlflow
 
-    from {{ cookiecutter.module_name }} import tracking
+    from {{ cookiecutter.module_name }}.tracking import training_run
 
     params = tracked_params
     paths = params.paths
@@ -135,7 +135,7 @@ def test_a_failed_training_leaves_no_model_no_metrics_and_a_failed_run(
     def registry_down(name: str, model_uri: str) -> str:
         raise ConnectionError("the registry is unreachable")
 
-    monkeypatch.setattr(tracking, "register", registry_down)
+    monkeypatch.setattr(training_run, "register", registry_down)
     with pytest.raises(PipelineError, match=r"^registering the model .* registry is unreachable"):
         train(params)
 

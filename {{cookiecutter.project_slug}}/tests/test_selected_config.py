@@ -26,13 +26,13 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }}.artifacts import ModelMeta
+from {{ cookiecutter.module_name }}.artifact.model_dir import ModelMeta
 from {{ cookiecutter.module_name }}.config import compose, to_params_yaml
 from {{ cookiecutter.module_name }}.data import TableSchema, load_schema, load_source, prepare_data, read_split
-from {{ cookiecutter.module_name }}.kinds import JSON_TYPES, KINDS, NUMERIC
 from {{ cookiecutter.module_name }}.params import Params, is_url, parse_params
 from {{ cookiecutter.module_name }}.stages import evaluate
 from {{ cookiecutter.module_name }}.train import train
+from {{ cookiecutter.module_name }}.utils.kinds import JSON_TYPES, KINDS, NUMERIC
 
 SAMPLE_ROWS = 2_000
 # What reports/metrics.json holds for each task (docs/your-own-data.md).
@@ -222,7 +222,7 @@ JSON_SCHEMA_TYPES = {"float": "number", "int": "integer", "str": "string", "bool
 
 def client_records(table: pd.DataFrame, meta: ModelMeta) -> list[dict[str, Any]]:
     """Rows of the table as a client sends them: numbers as numbers, text as text, gaps as null."""
-    from {{ cookiecutter.module_name }}.kinds import category_text
+    from {{ cookiecutter.module_name }}.utils.kinds import category_text
 
     columns = {}
     for feature in meta.features:
@@ -241,7 +241,7 @@ def test_the_api_asks_for_the_schemas_features_and_answers_like_the_model(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from {{ cookiecutter.module_name }}.artifacts import load_artifacts
+    from {{ cookiecutter.module_name }}.artifact.model_dir import load_artifacts
     from {{ cookiecutter.module_name }}.predict import model_inputs
 
     from api.main import create_app

@@ -17,9 +17,9 @@ import pytest
 import support
 
 from {{ cookiecutter.module_name }} import train as train_module
-from {{ cookiecutter.module_name }}.runs import PID_TAG, STARTED_TAG, process_tags
-from {{ cookiecutter.module_name }}.sweep import SWEEP_KEYS_ENV, SWEEP_POINTS_ENV
-from {{ cookiecutter.module_name }}.tracking import SWEEP_PARENT_ENV
+from {{ cookiecutter.module_name }}.tracking.dead_runs import PID_TAG, STARTED_TAG, process_tags
+from {{ cookiecutter.module_name }}.tracking.sweep import SWEEP_KEYS_ENV, SWEEP_POINTS_ENV
+from {{ cookiecutter.module_name }}.tracking.training_run import SWEEP_PARENT_ENV
 
 # Whole sweeps, each point a training: `make test` leaves them out, `make test-all` runs them.
 pytestmark = pytest.mark.slow

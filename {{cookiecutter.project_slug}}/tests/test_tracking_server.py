@@ -15,21 +15,21 @@ from pathlib import Path
 import pytest
 import support
 
-from {{ cookiecutter.module_name }} import tracking_server
-from {{ cookiecutter.module_name }}.compare import collect
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.data import prepare_data
-from {{ cookiecutter.module_name }}.errors import PipelineError
 from {{ cookiecutter.module_name }}.params import Params
+from {{ cookiecutter.module_name }}.reports.compare import collect
 from {{ cookiecutter.module_name }}.stages import evaluate
 from {{ cookiecutter.module_name }}.stages.__main__ import main as run_stage
-from {{ cookiecutter.module_name }}.tracking_server import (
+from {{ cookiecutter.module_name }}.tracking import server as tracking_server
+from {{ cookiecutter.module_name }}.tracking.server import (
     HTTP_DEFAULTS,
     TrackingServerDown,
     bound_http_retries,
     check_tracking_server,
 )
 from {{ cookiecutter.module_name }}.train import train
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
 CHECK_TIMEOUT_S = 1.0  # the check's own timeout is 3 s; a silent server makes each test wait it
 

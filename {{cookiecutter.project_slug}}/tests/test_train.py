@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }}.artifacts import STAGING_DIR, load_artifacts, load_meta
+from {{ cookiecutter.module_name }}.artifact.model_dir import STAGING_DIR, load_artifacts, load_meta
 from {{ cookiecutter.module_name }}.data import prepare_data
 from {{ cookiecutter.module_name }}.params import Params
 from {{ cookiecutter.module_name }}.stages import evaluate
@@ -28,7 +28,7 @@ def test_train_logs_registers_and_writes_the_artifact(
 ) -> None:
     import mlflow
 
-    from {{ cookiecutter.module_name }} import tracking
+    from {{ cookiecutter.module_name }}.tracking import training_run
 
     params = tracked_params
     model_dir = Path(params.paths.model_dir)
@@ -41,8 +41,8 @@ def test_train_logs_registers_and_writes_the_artifact(
         seen["run"] = mlflow.active_run().info.run_id
         return real_register(name, model_uri)
 
-    real_register = tracking.register
-    monkeypatch.setattr(tracking, "register", register)
+    real_register = training_run.register
+    monkeypatch.setattr(training_run, "register", register)
     prepare_data(params)
     meta = train(params)
 
@@ -132,7 +132,7 @@ def test_a_mixed_table_with_gaps_trains_and_exports_checked_onnx(tmp_path: Path,
 
 
 def test_a_failed_data_stage_writes_nothing(params: Params, tmp_path: Path) -> None:
-    from {{ cookiecutter.module_name }}.errors import PipelineError
+    from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
@@ -197,7 +197,7 @@ def test_the_onnx_settings_choose_whether_the_model_is_exported(
 def test_the_measured_model_size_is_the_size_of_model_joblib(tmp_path: Path) -> None:
     """What onnx.max_model_mb compares with: model.joblib's size, but for joblib's framing of each
     array (about 10 % of a forest of 100 tiny trees, nothing of a large one)."""
-    from {{ cookiecutter.module_name }}.onnx_export import serialised_mb
+    from {{ cookiecutter.module_name }}.artifact.onnx_export import serialised_mb
 
     params = support.params(tmp_path, "model.estimator.n_estimators=100", "onnx.export=never")
     prepare_data(params)
@@ -214,7 +214,7 @@ def test_a_full_disk_while_writing_the_model_is_one_line_naming_it(
 
     import joblib
 
-    from {{ cookiecutter.module_name }}.errors import PipelineError
+    from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
     def disk_full(model: object, path: object, *args: object, **kwargs: object) -> None:
         Path(str(path)).write_bytes(b"the first half of a model")
@@ -235,7 +235,7 @@ def test_a_full_disk_while_writing_the_metrics_leaves_no_partial_file(
 ) -> None:
     import errno
 
-    from {{ cookiecutter.module_name }}.errors import PipelineError
+    from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
     prepare_data(params)
     train(params, track=False)

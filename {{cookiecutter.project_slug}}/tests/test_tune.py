@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }} import tune
 from {{ cookiecutter.module_name }}.config import compose, from_config
-from {{ cookiecutter.module_name }}.errors import PipelineError
+from {{ cookiecutter.module_name }}.tuning import tune
+from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
 TINY_SPACE = (
     "model:\n  estimator:\n    n_estimators: {int: [2, 4]}\n    max_depth: {choice: [null, 2]}\n"

@@ -9,14 +9,14 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from {{ cookiecutter.module_name }}.artifacts import (
+from {{ cookiecutter.module_name }}.artifact.model_dir import (
     ONNX_FILE,
     ArtifactError,
     load_artifacts,
     load_meta,
     load_onnx,
 )
-from {{ cookiecutter.module_name }}.errors import first_line
+from {{ cookiecutter.module_name }}.utils.errors import first_line
 
 from api.model import ServedModel, serve, serve_onnx
 

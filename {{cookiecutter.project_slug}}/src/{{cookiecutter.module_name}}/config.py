@@ -14,9 +14,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import PipelineError
-from .files import write_text
 from .params import Params, parse_params
+from .utils.errors import PipelineError
+from .utils.files import write_text
 
 CONFIG_DIR = Path("configs")
 CONFIG_NAME = "config"

@@ -1,8 +1,8 @@
 """Score a model on held-out data: metrics for DVC and MLflow, rows for the predictions plot.
 
 Each metric is one function of (actual, predicted) arrays whose last axis is the rows, so the same
-code scores the test split (one row of values), every cross-validation fold (crossval.py) and a
-thousand bootstrap resamples at once (stats.py). Add a metric by adding a function to METRICS.
+code scores the test split (one row of values), every cross-validation fold and a
+thousand bootstrap resamples at once (stats/). Add a metric by adding a function to METRICS.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .data import TableSchema
-from .kinds import CATEGORICAL, MISSING_CATEGORY, Feature
+from .utils.kinds import CATEGORICAL, MISSING_CATEGORY, Feature
 
 # More known categories than this are not listed in the metadata (an identifier, a free text).
 MAX_LISTED_CATEGORIES = 200

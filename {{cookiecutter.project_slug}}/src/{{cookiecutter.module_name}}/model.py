@@ -23,8 +23,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .data import TableSchema
-from .errors import PipelineError
 from .params import ModelParams, PreprocessingParams
+from .utils.errors import PipelineError
 
 
 def build(component: Mapping[str, Any], where: str) -> Any:

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import PipelineError
+from .utils.errors import PipelineError
 
 Task = Literal["classification", "regression"]
 Kind = Literal["numeric", "categorical"]
@@ -117,7 +117,7 @@ class ModelParams(Section):
 
 class EvaluationParams(Section):
     """How uncertain each score is: cross-validation on the training split, bootstrap on the test
-    split (estimates.py, stats.py)."""
+    split (stats/resampling.py, stats/intervals.py)."""
 
     folds: int = Field(5, ge=2)
     repeats: int = Field(1, ge=1)
@@ -126,7 +126,7 @@ class EvaluationParams(Section):
 
 
 class OnnxParams(Section):
-    """Whether training exports the model to ONNX for the API (onnx_export.py).
+    """Whether training exports the model to ONNX for the API (artifact/onnx_export.py).
 
     auto: unless its serialised size is over max_model_mb (converting costs time in proportion);
     always: whatever its size; never: the API serves the scikit-learn model.

@@ -2,8 +2,8 @@
 
     python -m {{ cookiecutter.module_name }}.predict data/new.csv predictions.csv [--model-dir models]
 
-Reads the pipeline's model artifact (artifacts.py) only: no MLflow, Hydra or DVC needed. Values are
-turned into model inputs exactly as the data stage did for training (data/, kinds.py), category
+Reads the pipeline's model artifact (artifact/) only: no MLflow, Hydra or DVC needed. Values are
+turned into model inputs exactly as the data stage did (data/, utils/kinds.py), category
 text normalised by the rule recorded with the model. Rows holding a category the model never saw
 in training are predicted too, and counted per column in one line on stderr.
 """
@@ -18,11 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import files
-from .artifacts import ArtifactError, ModelMeta, load_artifacts
+from .artifact.model_dir import ArtifactError, ModelMeta, load_artifacts
 from .data import as_categories, as_dates, as_numbers, load_source
-from .errors import PipelineError, exit_on_error, shown
-from .kinds import CATEGORICAL, MISSING_CATEGORY, NUMERIC
+from .utils import files
+from .utils.errors import PipelineError, exit_on_error, shown
+from .utils.kinds import CATEGORICAL, MISSING_CATEGORY, NUMERIC
 
 
 def model_inputs(meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFrame:

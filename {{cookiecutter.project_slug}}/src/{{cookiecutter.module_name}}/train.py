@@ -24,8 +24,7 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
-from . import files
-from .artifacts import (
+from .artifact.model_dir import (
     ModelMeta,
     file_sha256,
     publish_artifacts,
@@ -33,15 +32,7 @@ from .artifacts import (
     stage_artifacts,
     write_lineage,
 )
-from .config import check_group_choices, from_config
-from .data import load_schema, prepare_data, read_split
-from .errors import exit_on_error
-from .estimates import cross_validate, cv_json, interval_metrics, log_cv, test_intervals
-from .evaluate import PRIMARY_METRIC, score
-from .features import describe_features, split_xy
-from .kinds import CategoryRule
-from .model import build_model
-from .onnx_export import (
+from .artifact.onnx_export import (
     OnnxExport,
     Rejected,
     export_onnx,
@@ -49,8 +40,17 @@ from .onnx_export import (
     parity_sample,
     runtime_line,
 )
+from .config import check_group_choices, from_config
+from .data import load_schema, prepare_data, read_split
+from .evaluate import PRIMARY_METRIC, score
+from .features import describe_features, split_xy
+from .model import build_model
 from .params import Params
-from .progress import progress
+from .stats.resampling import cross_validate, cv_json, interval_metrics, log_cv, test_intervals
+from .utils import files
+from .utils.errors import exit_on_error
+from .utils.kinds import CategoryRule
+from .utils.progress import progress
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,10 +65,10 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
     and checked, logged to the run, and only then registered; the lineage and the model files are
     published last. Killed at any point, the training leaves no model and no metrics that look
     valid, and at most a RUNNING run (and a version) that the next training marks FAILED (and
-    deletes, with its uploads): see runs.py.
+    deletes, with its uploads): see tracking/dead_runs.py.
     """
-    from .tracking import CONFIG_HASH_TAG, config_hash, git_state, training_run
-    from .tracking_server import check_before_training
+    from .tracking.server import check_before_training
+    from .tracking.training_run import CONFIG_HASH_TAG, config_hash, git_state, training_run
 
     paths = params.paths
     schema = load_schema(Path(paths.schema_))
@@ -185,7 +185,7 @@ def record_run(
     """Log the model to the active MLflow run, then register it (its files are staged, checked)."""
     import mlflow
 
-    from .tracking import log_training_run, register, tracking_errors
+    from .tracking.training_run import log_training_run, register, tracking_errors
 
     active = mlflow.active_run()
     if active is None:  # train() opens the run before it calls this
@@ -205,12 +205,12 @@ def main(cfg: DictConfig) -> float:
     """Prepare data and train in the Hydra output directory; return the primary metric.
 
     In a sweep, a point that already has a finished run under the sweep's parent run (an
-    interrupted sweep run again, see sweep.py) is skipped, and that run's metric returned.
+    interrupted sweep run again, see tracking/sweep.py) is skipped, and that run's metric returned.
     """
     from hydra.core.hydra_config import HydraConfig
 
-    from .sweep import current_point, finished_run
-    from .tracking import config_hash
+    from .tracking.sweep import current_point, finished_run
+    from .tracking.training_run import config_hash
 
     params = from_config(cfg)  # checked before anything runs, paths still relative
     primary = PRIMARY_METRIC[params.data.task][0]

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from support import SavedModel, settings_for
 
-from {{ cookiecutter.module_name }}.kinds import JSON_TYPES
 from {{ cookiecutter.module_name }}.predict import model_inputs
+from {{ cookiecutter.module_name }}.utils.kinds import JSON_TYPES
 
 from api.main import create_app
 from api.schemas import FIELD_TYPES

@@ -14,7 +14,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from {{ cookiecutter.module_name }}.artifacts import MODEL_FILE, Feature, ModelMeta, save_artifacts
+from {{ cookiecutter.module_name }}.artifact.model_dir import MODEL_FILE, Feature, ModelMeta, save_artifacts
 
 from api.main import create_app
 from api.settings import Settings

@@ -11,7 +11,7 @@ import pytest
 import support
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.module_name }} import tracking_server
+from {{ cookiecutter.module_name }}.tracking import server as tracking_server
 
 from api.main import create_app
 from api.settings import Settings

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from support import SavedModel, settings_for
 
-from {{ cookiecutter.module_name }}.kinds import CategoryRule
 from {{ cookiecutter.module_name }}.predict import model_inputs, unseen_categories
+from {{ cookiecutter.module_name }}.utils.kinds import CategoryRule
 
 from api.logs import JSONFormatter
 from api.main import create_app

@@ -1,6 +1,6 @@
 """Turn raw columns into the model's values: numbers and dates as float64, categories as text.
 
-The data stage and the batch predictor both convert with these, one value as kinds.py does.
+The data stage and the batch predictor both convert with these, one value as utils/kinds.py does.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from ..errors import PipelineError, shown
-from ..kinds import MISSING_CATEGORY, CategoryRule, category_text, date_number
+from ..utils.errors import PipelineError, shown
+from ..utils.kinds import MISSING_CATEGORY, CategoryRule, category_text, date_number
 
 
 def as_numbers(column: pd.Series) -> pd.Series:

@@ -16,8 +16,8 @@ from pandas.api.types import (
     is_string_dtype,
 )
 
-from ..errors import PipelineError, shown
-from ..kinds import CATEGORICAL, ISO_8601, NUMERIC, date_number
+from ..utils.errors import PipelineError, shown
+from ..utils.kinds import CATEGORICAL, ISO_8601, NUMERIC, date_number
 
 # A text column is taken for a numeric one with a few stray texts when at least this share of its
 # values are numbers ...

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import files
-from ..errors import PipelineError
-from ..kinds import CATEGORICAL, NUMERIC, CategoryRule
 from ..params import Params
+from ..utils import files
+from ..utils.errors import PipelineError
+from ..utils.kinds import CATEGORICAL, NUMERIC, CategoryRule
 from .convert import as_categories, as_dates, as_numbers, with_missing
 from .infer import date_format, infer_kind, json_type, resolve_task, stray_texts
 from .read import load_source

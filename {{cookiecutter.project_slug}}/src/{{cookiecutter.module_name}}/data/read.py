@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from ..errors import PipelineError, first_line
 from ..params import is_url
+from ..utils.errors import PipelineError, first_line
 
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 PARQUET_SUFFIXES = (".parquet", ".pq")

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import PipelineError
-from ..kinds import CATEGORICAL, NUMERIC
+from ..utils.errors import PipelineError
+from ..utils.kinds import CATEGORICAL, NUMERIC
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from ..kinds import NUMERIC
+from ..utils.kinds import NUMERIC
 
 MIN_VALUES = 20
 NEARLY_UNIQUE = 0.9

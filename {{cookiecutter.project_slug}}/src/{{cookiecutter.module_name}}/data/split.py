@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from ..errors import PipelineError, first_line
+from ..utils.errors import PipelineError, first_line
 from .schema import TableSchema
 
 

@@ -6,7 +6,7 @@ python -m {{ cookiecutter.module_name }}.stages train      # data/processed -> m
 python -m {{ cookiecutter.module_name }}.stages evaluate   # models/ + test data -> reports/
 
 One module per stage, imported only when that stage runs, so each stage runs exactly the code its
-dvc.yaml entry depends on (code_deps.py derives those lists from the imports).
+dvc.yaml entry depends on (stages/code_deps.py derives those lists from the imports).
 
 python -m {{ cookiecutter.module_name }}.stages.repro      # make repro: compose, then dvc repro, under one lock
 """

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import PARAMS_FILE, load_params
-from ..errors import exit_on_error
+from ..utils.errors import exit_on_error
 
 STAGES = ("config", "data", "train", "evaluate")
 

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from ..config import dvc_yaml_settings, load_params, read_params, write_params
-from ..errors import PipelineError
 from ..params import is_url
+from ..utils.errors import PipelineError
 
 
 def run(path: Path) -> None:

@@ -11,14 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import files
-from ..artifacts import ArtifactError, load_artifacts
+from ..artifact.model_dir import ArtifactError, load_artifacts
 from ..data import load_schema, read_split
-from ..errors import PipelineError
-from ..estimates import test_intervals
 from ..evaluate import metrics_json, prediction_rows, score
 from ..features import split_xy
 from ..params import Params
+from ..stats.resampling import test_intervals
+from ..utils import files
+from ..utils.errors import PipelineError
 
 
 def read_cv(path: Path) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import PipelineError, exit_on_error, first_line
+from ..utils.errors import PipelineError, exit_on_error, first_line
 
 RUN_LOCK = Path(".dvc/tmp/make-repro.lock")
 
@@ -146,8 +146,8 @@ def prepare() -> dict[str, bytes]:
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    from .. import code_deps
     from ..config import PARAMS_FILE, load_params, write_params
+    from . import code_deps
     from .config import check_source
 
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..params import Params
-from ..tracking_server import check_before_training
+from ..tracking.server import check_before_training
 
 
 def run(params: Params) -> None:

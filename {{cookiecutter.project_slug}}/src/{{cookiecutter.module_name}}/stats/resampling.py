@@ -4,8 +4,8 @@ split.
 Cross-validation (cross_validate) refits a fresh copy of the configured model on k folds of the
 training split, repeated `evaluation.repeats` times with seeds seed, seed + 1, ...; the folds come
 from the seed alone, so two runs of the same data and settings score on identical folds (their
-`split_id` says so) and can be compared fold by fold (compare.py). Training logs it (metrics.json
-via paths.cv, and the MLflow run); the search (tune.py) optimises its mean. The test split is never
+`split_id` says so) and compare fold by fold (`make compare`). Training logs it (metrics.json
+via paths.cv, and the MLflow run); the search (tuning/) optimises its mean. The test split is never
 part of it.
 """
 
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import PipelineError
-from .evaluate import metric_values, value_range
-from .params import EvaluationParams
-from .stats import bootstrap_intervals, fold_summary
+from ..evaluate import metric_values, value_range
+from ..params import EvaluationParams
+from ..utils.errors import PipelineError
+from .intervals import bootstrap_intervals, fold_summary
 
 # Called after each fold with (fold number from 0, every metric's scores so far); may raise to stop.
 FoldCallback = Callable[[int, Mapping[str, list[float]]], None]

@@ -1,7 +1,7 @@
 """Compare experiments: the DVC experiments and the latest MLflow runs in one table, best first.
 
-    python -m {{ cookiecutter.module_name }}.compare            # `make compare`
-    python -m {{ cookiecutter.module_name }}.compare --runs 20
+    python -m {{ cookiecutter.module_name }}.reports.compare            # `make compare`
+    python -m {{ cookiecutter.module_name }}.reports.compare --runs 20
 
 Rows come from `dvc exp show --json` (the workspace, the last commit and its experiments) and from
 the MLflow experiment of params.yaml (finished runs of the same task, newest first). Columns: the
@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import load_params
-from .errors import PipelineError, exit_on_error, first_line
-from .evaluate import PRIMARY_METRIC
-from .params import Params
-from .stats import PairedTest, paired_test, verdict
+from ..config import load_params
+from ..evaluate import PRIMARY_METRIC
+from ..params import Params
+from ..stats.intervals import PairedTest, paired_test, verdict
+from ..utils.errors import PipelineError, exit_on_error, first_line
 from .tables import MAX_CELL, markdown_table
 
 # Settings that say where files go, not what was tried: never a reason to list a column.
@@ -172,7 +172,7 @@ def mlflow_runs(experiment: str, task: str, limit: int = DEFAULT_RUNS) -> list[R
     """The newest finished runs of the MLflow experiment that trained a model for this task.
 
     A tracking server that does not answer raises TrackingServerDown within seconds."""
-    from .tracking import use_tracking_store
+    from ..tracking.training_run import use_tracking_store
 
     use_tracking_store()
     import mlflow
@@ -366,7 +366,7 @@ def champion_run(params: Params) -> str | None:
     try:
         from mlflow import MlflowClient
 
-        from .tracking import use_tracking_store
+        from ..tracking.training_run import use_tracking_store
 
         use_tracking_store()
         return str(MlflowClient().get_model_version_by_alias(name, "champion").run_id)
@@ -397,7 +397,7 @@ def collect(params: Params, runs: int = DEFAULT_RUNS) -> tuple[list[Row], list[s
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.compare",
+        prog="python -m {{ cookiecutter.module_name }}.reports.compare",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

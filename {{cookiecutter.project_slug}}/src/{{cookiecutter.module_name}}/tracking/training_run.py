@@ -1,8 +1,8 @@
 """MLflow helpers: what a training run logs and registers (where the store is, and whether its
-server answers: tracking_server.py).
+server answers: server.py).
 
 Only training, the Hydra sweep callback (sweep.py) and the promote command import this module, and
-mlflow is imported inside the functions: the serving path (artifacts.py, predict.py, the API) never
+mlflow is imported inside the functions: the serving path (artifact/, predict.py, the API) never
 loads it.
 """
 
@@ -19,10 +19,10 @@ from typing import Any
 
 import pandas as pd
 
-from .artifacts import META_FILE, ModelMeta
-from .errors import DISK_FULL, PipelineError, first_line
-from .params import Params
-from .tracking_server import check_tracking_store, tracking_uri
+from ..artifact.model_dir import META_FILE, ModelMeta
+from ..params import Params
+from ..utils.errors import DISK_FULL, PipelineError, first_line
+from .server import check_tracking_store, tracking_uri
 
 # Set by sweep.SweepParentRun for the jobs of a multirun sweep: their runs become its children.
 SWEEP_PARENT_ENV = "PIPELINE_SWEEP_PARENT_RUN_ID"
@@ -48,7 +48,7 @@ def tracking_errors(doing: str) -> Iterator[None]:
     disk) into TrackingFailed naming the store and what was being done."""
     from mlflow.exceptions import MlflowException
 
-    from .tracking_server import shown
+    from .server import shown
 
     try:
         yield
@@ -126,7 +126,7 @@ def model_requirements() -> list[str]:
 def training_run(params: Params, tags: Mapping[str, str]) -> Iterator[Any]:
     """The MLflow run of one training, started before the fit, so a run exists while it trains.
 
-    Runs left RUNNING by killed trainings are ended as FAILED first (runs.py). The run's tags name
+    Runs left RUNNING by killed trainings are ended as FAILED (dead_runs.py). The run's tags name
     this process. It ends FINISHED when the block completes; when it raises (an error, Ctrl-C),
     what the run uploaded is deleted and it ends FAILED. A store that fails on the way is one
     TrackingFailed line; the run it could not end is ended (and cleaned) by the next training.
@@ -135,8 +135,8 @@ def training_run(params: Params, tags: Mapping[str, str]) -> Iterator[Any]:
     import mlflow
     from mlflow import MlflowClient
 
-    from .runs import discard_uploads, end_stale_runs, process_tags
-    from .tracking_server import TrackingServerDown, check_tracking_server
+    from .dead_runs import discard_uploads, end_stale_runs, process_tags
+    from .server import TrackingServerDown, check_tracking_server
 
     use_tracking_store()
     client = MlflowClient()

@@ -6,7 +6,7 @@ configuration (tracking.config_hash). The parent run is tagged with the sweep ke
 sweep's settings (the composed configuration and the overrides; not the launcher). Running the same
 sweep again takes over that parent run, and every point that already has a FINISHED child run with
 its configuration hash is skipped; a point whose run failed, or was left RUNNING by a killed
-process (runs.py marks those FAILED first), runs again. Each job says which point it is on:
+process (dead_runs.py marks those FAILED first), runs again. Each job says which point it is on:
 
     sweep: point 3/8 skipped: finished run 9f2c...    (model=random_forest seed=3)
     sweep: point 4/8: model=logistic_regression seed=3
@@ -28,9 +28,9 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import PipelineError, exit_on_error
-from .runs import ENDED_TAG, HOST_TAG, PID_TAG, is_this_process, process_tags
-from .tracking import CONFIG_HASH_TAG, SWEEP_PARENT_ENV, use_tracking_store
+from ..utils.errors import PipelineError, exit_on_error
+from .dead_runs import ENDED_TAG, HOST_TAG, PID_TAG, is_this_process, process_tags
+from .training_run import CONFIG_HASH_TAG, SWEEP_PARENT_ENV, use_tracking_store
 
 # Set by SweepParentRun for the jobs: how many points the sweep has (for "point 3/8"), and which
 # keys it varies (each job names its values of those).
@@ -148,7 +148,7 @@ class SweepParentRun(Callback):
         import mlflow
         from mlflow import MlflowClient
 
-        from .runs import end_stale_runs
+        from .dead_runs import end_stale_runs
 
         use_tracking_store()
         client = MlflowClient()

@@ -1,7 +1,7 @@
 """The results report of the current model: `make report`.
 
-    python -m {{ cookiecutter.module_name }}.report
-    python -m {{ cookiecutter.module_name }}.report --no-compare    # without the experiments table
+    python -m {{ cookiecutter.module_name }}.reports.report
+    python -m {{ cookiecutter.module_name }}.reports.report --no-compare    # without the experiments table
 
 Reads what the pipeline wrote (params.yaml, the test split, models/, reports/metrics.json,
 reports/predictions.csv, reports/lineage.json) and your model card notes (docs/model-card.md), and
@@ -29,17 +29,18 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from . import files, plots
-from .artifacts import ArtifactError, ModelMeta, load_artifacts
-from .config import load_params
-from .data import TableSchema, load_schema, read_split
-from .errors import PipelineError, exit_on_error
-from .evaluate import PRIMARY_METRIC
-from .features import split_xy
+from ..artifact.model_dir import ArtifactError, ModelMeta, load_artifacts
+from ..config import load_params
+from ..data import TableSchema, load_schema, read_split
+from ..evaluate import PRIMARY_METRIC
+from ..features import split_xy
+from ..params import Params
+from ..utils import files
+from ..utils.errors import PipelineError, exit_on_error
+from ..utils.kinds import MISSING_CATEGORY, NUMERIC
+from . import plots
 from .importance import feature_importance
-from .kinds import MISSING_CATEGORY, NUMERIC
 from .model_card import MODEL_CARD, read_user_sections, render
-from .params import Params
 from .tables import literal, markdown_table
 
 REPORT_MD = Path("docs/report.md")
@@ -452,7 +453,7 @@ def read_studies(root: Path = Path("tune")) -> list[tuple[str, Any, list[Figure]
         return []
     import optuna
 
-    from .tune import open_storage, quiet_optuna
+    from ..tuning.tune import open_storage, quiet_optuna
 
     quiet_optuna()
     found = []
@@ -617,7 +618,7 @@ def write_report(
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.report",
+        prog="python -m {{ cookiecutter.module_name }}.reports.report",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,7 +1,7 @@
 """The compared runs as a results table for a paper: LaTeX (booktabs) and Markdown.
 
-    python -m {{ cookiecutter.module_name }}.paper_table          # `make paper-table`
-    python -m {{ cookiecutter.module_name }}.paper_table --runs 20 --baseline 3f2a9c
+    python -m {{ cookiecutter.module_name }}.reports.paper_table          # `make paper-table`
+    python -m {{ cookiecutter.module_name }}.reports.paper_table --runs 20 --baseline 3f2a9c
 
 One row per MLflow training run with a cross-validated score (the newest --runs, as `make compare`
 lists them; a configuration trained twice shows once), one column per metric: the cross-validated
@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import files
+from ..config import load_params
+from ..evaluate import PRIMARY_METRIC, higher_is_better
+from ..utils import files
+from ..utils.errors import PipelineError, exit_on_error
 from .compare import ALPHA, Row, collect, find_baseline, paired
-from .config import load_params
-from .errors import PipelineError, exit_on_error
-from .evaluate import PRIMARY_METRIC, higher_is_better
 
 OUTPUT_DIR = Path("reports/paper")
 LATEX_SPECIAL = {
@@ -190,7 +190,7 @@ def to_markdown(table: Table) -> str:
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.paper_table",
+        prog="python -m {{ cookiecutter.module_name }}.reports.paper_table",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

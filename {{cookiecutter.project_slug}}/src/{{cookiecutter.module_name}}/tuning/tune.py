@@ -4,12 +4,12 @@
     make tune TRIALS=50                         # the same study, resumed: 30 more trials
     make tune WORKERS=4                         # 4 processes on one study
     make tune LAUNCHER=slurm WORKERS=16         # 16 SLURM jobs on one study (submitit)
-    python -m {{ cookiecutter.module_name }}.tune --trials 20 model=logistic_regression
+    python -m {{ cookiecutter.module_name }}.tuning.tune --trials 20 model=logistic_regression
 
 The search space is the config group configs/search/ (the model's name picks its file; --search
 another). Each trial composes the configuration with its values (the Hydra way, so the trial is
 exactly what `python -m {{ cookiecutter.module_name }}.train <the same overrides>` would train) and
-scores it by cross-validation on the training split (estimates.py), folds reported to the pruner as
+scores it by cross-validation on the training split (stats/), folds reported to the pruner as
 they finish. The test split is never read: the study's data directory does not even keep it.
 
 The study lives in a journal file (tune/<study>/journal.log; Optuna's JournalStorage, safe on the
@@ -40,11 +40,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from . import files
-from .config import CONFIG_DIR, compose, from_config
-from .errors import PipelineError, exit_on_error
-from .evaluate import PRIMARY_METRIC
-from .params import Params
+from ..config import CONFIG_DIR, compose, from_config
+from ..evaluate import PRIMARY_METRIC
+from ..params import Params
+from ..utils import files
+from ..utils.errors import PipelineError, exit_on_error
 
 STUDY_ROOT = Path("tune")
 SEARCH_GROUP = "search"
@@ -204,7 +204,7 @@ def prepare_split(params: Params, data_dir: Path) -> None:
     """The study's training split, made by the data stage's own code from the same settings (so it
     is byte-identical to the pipeline's), kept for every trial and resume; the test split is
     deleted at once: the search never sees it."""
-    from .data import prepare_data
+    from ..data import prepare_data
 
     paths = {
         "raw": data_dir / "raw.csv",
@@ -258,11 +258,11 @@ def work(spec: Study) -> int:
     import optuna
     from mlflow import MlflowClient
 
-    from .artifacts import file_sha256
-    from .data import load_schema, read_split
-    from .features import split_xy
-    from .runs import process_tags
-    from .tracking import use_tracking_store
+    from ..artifact.model_dir import file_sha256
+    from ..data import load_schema, read_split
+    from ..features import split_xy
+    from ..tracking.dead_runs import process_tags
+    from ..tracking.training_run import use_tracking_store
 
     quiet_optuna()
     use_tracking_store()
@@ -291,10 +291,10 @@ def run_trial(
     import optuna
     from mlflow.entities import Param
 
-    from .estimates import cross_validate, log_cv
-    from .model import build_model
-    from .runs import process_tags
-    from .tracking import CONFIG_HASH_TAG, config_hash, flatten
+    from ..model import build_model
+    from ..stats.resampling import cross_validate, log_cv
+    from ..tracking.dead_runs import process_tags
+    from ..tracking.training_run import CONFIG_HASH_TAG, config_hash, flatten
 
     started = time.perf_counter()
     overrides = suggest(trial, spec.space)
@@ -360,7 +360,7 @@ def recover(study: Any, client: Any, metric: str) -> None:
     from mlflow.exceptions import MlflowException
     from optuna.trial import TrialState
 
-    from .runs import owner_alive
+    from ..tracking.dead_runs import owner_alive
 
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if owner_alive(trial.user_attrs.get("process", {})):
@@ -390,8 +390,8 @@ def recover(study: Any, client: Any, metric: str) -> None:
 
 def parent_run(client: Any, experiment_id: str, name: str) -> str:
     """The study's MLflow parent run: found by its tag when the study is resumed, else created."""
-    from .runs import process_tags
-    from .sweep import SweepParentRun
+    from ..tracking.dead_runs import process_tags
+    from ..tracking.sweep import SweepParentRun
 
     found = client.search_runs(
         [experiment_id],
@@ -519,7 +519,7 @@ def start(args: argparse.Namespace) -> Study:
     import optuna
     from mlflow import MlflowClient
 
-    from .tracking import use_tracking_store
+    from ..tracking.training_run import use_tracking_store
 
     quiet_optuna()
     overrides = list(args.overrides)
@@ -606,7 +606,7 @@ def finish(spec: Study) -> None:
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.tune",
+        prog="python -m {{ cookiecutter.module_name }}.tuning.tune",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .artifacts import onnx_probabilities, onnx_session
-from .errors import first_line
-from .kinds import CATEGORICAL, MISSING_CATEGORY, Feature
+from ..utils.errors import first_line
+from ..utils.kinds import CATEGORICAL, MISSING_CATEGORY, Feature
+from .model_dir import onnx_probabilities, onnx_session
 
 TOLERANCE = 1e-5
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}

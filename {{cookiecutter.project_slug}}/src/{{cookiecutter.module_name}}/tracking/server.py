@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import PipelineError
+from ..utils.errors import PipelineError
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 

@@ -1,6 +1,6 @@
 """The pull request comment: params and metrics of this branch against the base branch.
 
-    python -m {{ cookiecutter.module_name }}.pr_comment --base origin/main --output comment.md
+    python -m {{ cookiecutter.module_name }}.reports.pr_comment --base origin/main --output comment.md
 
 Runs `dvc params diff <base> --json` and `dvc metrics diff <base> --json --all` (the workspace,
 after `make repro`, against the base commit's committed params.yaml and reports/metrics.json) and
@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import PipelineError, exit_on_error
-from .evaluate import PRIMARY_METRIC
+from ..evaluate import PRIMARY_METRIC
+from ..utils.errors import PipelineError, exit_on_error
 from .tables import markdown_table
 
 MARKER = "<!-- {{ cookiecutter.project_slug }}: pipeline results -->"
@@ -116,7 +116,7 @@ def build_body(
 
 
 def current_task(params_file: Path = Path("params.yaml")) -> str | None:
-    from .config import read_params
+    from ..config import read_params
 
     try:
         task = (read_params(params_file).get("data") or {}).get("task")
@@ -128,7 +128,7 @@ def current_task(params_file: Path = Path("params.yaml")) -> str | None:
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.pr_comment",
+        prog="python -m {{ cookiecutter.module_name }}.reports.pr_comment",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

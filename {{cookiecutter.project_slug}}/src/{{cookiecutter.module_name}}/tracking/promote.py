@@ -1,6 +1,6 @@
 """Point an alias (default `champion`) of the registered model at one version.
 
-python -m {{ cookiecutter.module_name }}.promote 3          # or: make promote VERSION=3
+python -m {{ cookiecutter.module_name }}.tracking.promote 3          # or: make promote VERSION=3
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from .config import PARAMS_FILE, load_params
-from .errors import PipelineError, exit_on_error
+from ..config import PARAMS_FILE, load_params
+from ..utils.errors import PipelineError, exit_on_error
 
 
 def promote(name: str, version: str, alias: str = "champion") -> None:
@@ -17,7 +17,7 @@ def promote(name: str, version: str, alias: str = "champion") -> None:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from .tracking import use_tracking_store
+    from .training_run import use_tracking_store
 
     use_tracking_store()
     client = MlflowClient()
@@ -34,7 +34,9 @@ def promote(name: str, version: str, alias: str = "champion") -> None:
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m {{ cookiecutter.module_name }}.promote", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.module_name }}.tracking.promote", description=__doc__
+    )
     parser.add_argument("version", help="registered model version, for example 3")
     parser.add_argument("--alias", default="champion")
     parser.add_argument("--name", help="registered model (default: mlflow.registered_model)")

@@ -1,8 +1,8 @@
 """Which source files each DVC stage runs, derived from the imports: dvc.yaml lists exactly those.
 
-    python -m {{ cookiecutter.module_name }}.code_deps
+    python -m {{ cookiecutter.module_name }}.stages.code_deps
         rewrite the code dependencies of the stages in dvc.yaml
-    python -m {{ cookiecutter.module_name }}.code_deps --check
+    python -m {{ cookiecutter.module_name }}.stages.code_deps --check
         exit 1 when dvc.yaml is out of date
 
 A stage `python -m <package>.stages <name>` runs stages/__main__.py and stages/<name>.py, every
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE = __package__ or "{{ cookiecutter.module_name }}"
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 STAGES = ("config", "data", "train", "evaluate")
 DVC_YAML = Path("dvc.yaml")
 MARKER = "# code: derived from the imports by"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import INF, METRICS, encoded
+from ..evaluate import INF, METRICS, encoded
 
 # Bootstrap resamples drawn at once: bounds the memory a large test split takes.
 MAX_CELLS_PER_CHUNK = 4_000_000

@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import writing
-from .kinds import CategoryRule, Feature
+from ..utils.errors import writing
+from ..utils.kinds import CategoryRule, Feature
 
 MODEL_FILE = "model.joblib"
 META_FILE = "model_meta.json"

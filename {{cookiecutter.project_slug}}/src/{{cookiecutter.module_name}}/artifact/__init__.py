@@ -1,0 +1,1 @@
+"""The model artifact: the files training writes and serving reads, and the checked ONNX export."""

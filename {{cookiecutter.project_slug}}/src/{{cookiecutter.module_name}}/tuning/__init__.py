@@ -1,0 +1,1 @@
+"""Hyperparameter search: an Optuna study on the cross-validated score (`make tune`)."""
