@@ -10,7 +10,6 @@ in training are predicted too, and counted per column in one line on stderr.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ import pandas as pd
 from .artifact.model_dir import ArtifactError, ModelMeta, load_artifacts
 from .data import as_categories, as_dates, as_numbers, load_source
 from .utils import files
+from .utils.cli import command_parser
 from .utils.errors import PipelineError, exit_on_error, shown
 from .utils.kinds import CATEGORICAL, MISSING_CATEGORY, NUMERIC
 
@@ -100,7 +100,7 @@ def predict_frame(model: Any, meta: ModelMeta, frame: pd.DataFrame) -> pd.DataFr
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m {{ cookiecutter.module_name }}.predict", description=__doc__)
+    parser = command_parser("predict", __doc__)
     parser.add_argument("input", type=Path, help="CSV or Parquet table with the feature columns")
     parser.add_argument("output", type=Path, help="CSV to write (replaced atomically)")
     parser.add_argument("--model-dir", type=Path, default=Path("models"))

@@ -17,7 +17,6 @@ split ids) by the corrected resampled t-test (stats.paired_test).
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from ..config import load_params
 from ..evaluate import PRIMARY_METRIC
 from ..params import Params
 from ..stats.intervals import PairedTest, paired_test, verdict
+from ..utils.cli import command_parser
 from ..utils.errors import PipelineError, exit_on_error, first_line
 from .tables import MAX_CELL, markdown_table
 
@@ -396,11 +396,7 @@ def collect(params: Params, runs: int = DEFAULT_RUNS) -> tuple[list[Row], list[s
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.reports.compare",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("reports.compare", __doc__)
     parser.add_argument(
         "--runs", type=int, default=DEFAULT_RUNS, help="newest MLflow runs to list (0: none)"
     )

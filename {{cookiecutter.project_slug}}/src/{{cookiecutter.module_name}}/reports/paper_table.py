@@ -13,7 +13,6 @@ reports/paper/results.md, and prints the Markdown.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from ..config import load_params
 from ..evaluate import PRIMARY_METRIC, higher_is_better
 from ..utils import files
+from ..utils.cli import command_parser
 from ..utils.errors import PipelineError, exit_on_error
 from .compare import ALPHA, Row, collect, find_baseline, paired
 
@@ -189,11 +189,7 @@ def to_markdown(table: Table) -> str:
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.reports.paper_table",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("reports.paper_table", __doc__)
     parser.add_argument("--runs", type=int, default=10, help="newest MLflow runs to consider")
     parser.add_argument("--baseline", help="run id (or its start) or name to test against")
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="where the files go")

@@ -10,7 +10,6 @@ before and updates it instead of adding another (.github/workflows/ci.yml).
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..evaluate import PRIMARY_METRIC
+from ..utils.cli import command_parser
 from ..utils.errors import PipelineError, exit_on_error
 from .tables import markdown_table
 
@@ -127,11 +127,7 @@ def current_task(params_file: Path = Path("params.yaml")) -> str | None:
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.reports.pr_comment",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("reports.pr_comment", __doc__)
     parser.add_argument("--base", required=True, help="the git revision to compare against")
     parser.add_argument("--report-url", help="where the uploaded report can be downloaded")
     parser.add_argument("--output", type=Path, help="write the body here (default: stdout)")

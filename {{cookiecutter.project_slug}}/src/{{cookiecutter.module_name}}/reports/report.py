@@ -17,7 +17,6 @@ outside the pipeline, and drawing plots would slow every `dvc repro`. It changes
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import sys
@@ -36,6 +35,7 @@ from ..evaluate import PRIMARY_METRIC
 from ..features import split_xy
 from ..params import Params
 from ..utils import files
+from ..utils.cli import command_parser
 from ..utils.errors import PipelineError, exit_on_error
 from ..utils.kinds import MISSING_CATEGORY, NUMERIC
 from . import plots
@@ -617,11 +617,7 @@ def write_report(
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.reports.report",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("reports.report", __doc__)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--markdown", type=Path, default=REPORT_MD, help="the docs page")
     parser.add_argument("--html", type=Path, default=REPORT_HTML, help="the one-file page")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import PARAMS_FILE, load_params
+from ..utils.cli import command_parser
 from ..utils.errors import exit_on_error
 
 STAGES = ("config", "data", "train", "evaluate")
@@ -15,7 +15,7 @@ STAGES = ("config", "data", "train", "evaluate")
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m {{ cookiecutter.module_name }}.stages", description=__doc__)
+    parser = command_parser("stages", __doc__)
     parser.add_argument("stage", choices=STAGES)
     parser.add_argument("--params", type=Path, default=PARAMS_FILE, help="composed parameters file")
     args = parser.parse_args(argv)

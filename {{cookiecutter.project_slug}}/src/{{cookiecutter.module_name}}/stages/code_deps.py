@@ -14,14 +14,14 @@ transformer or estimator). Editing one of them makes exactly the stages that run
 
 from __future__ import annotations
 
-import argparse
 import ast
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-PACKAGE = __package__ or "{{ cookiecutter.module_name }}"
+from ..utils.cli import PACKAGE, command_parser
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 STAGES = ("config", "data", "train", "evaluate")
 DVC_YAML = Path("dvc.yaml")
@@ -144,7 +144,7 @@ def derived(dvc_yaml: Path = DVC_YAML, params_file: Path = Path("params.yaml")) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m {PACKAGE}.code_deps", description=__doc__)
+    parser = command_parser("stages.code_deps", __doc__)
     parser.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")
     args = parser.parse_args(argv)
     if not DVC_YAML.is_file():
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         print(
             f"ERROR: the code dependencies in {DVC_YAML} are out of date:"
-            f" run `python -m {PACKAGE}.code_deps` (or `make repro`).",
+            f" run `python -m {PACKAGE}.stages.code_deps` (or `make repro`).",
             file=sys.stderr,
         )
         return 1

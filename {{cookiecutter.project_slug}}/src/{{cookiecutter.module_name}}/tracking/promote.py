@@ -5,10 +5,10 @@ python -m {{ cookiecutter.module_name }}.tracking.promote 3          # or: make 
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from ..config import PARAMS_FILE, load_params
+from ..utils.cli import command_parser
 from ..utils.errors import PipelineError, exit_on_error
 
 
@@ -34,9 +34,7 @@ def promote(name: str, version: str, alias: str = "champion") -> None:
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.tracking.promote", description=__doc__
-    )
+    parser = command_parser("tracking.promote", __doc__)
     parser.add_argument("version", help="registered model version, for example 3")
     parser.add_argument("--alias", default="champion")
     parser.add_argument("--name", help="registered model (default: mlflow.registered_model)")

@@ -44,6 +44,7 @@ from ..config import CONFIG_DIR, compose, from_config
 from ..evaluate import PRIMARY_METRIC
 from ..params import Params
 from ..utils import files
+from ..utils.cli import command_parser
 from ..utils.errors import PipelineError, exit_on_error
 
 STUDY_ROOT = Path("tune")
@@ -605,11 +606,7 @@ def finish(spec: Study) -> None:
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.tuning.tune",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("tuning.tune", __doc__)
     parser.add_argument("--trials", type=int, default=20, help="finished trials to reach")
     parser.add_argument("--workers", type=int, default=1, help="processes or jobs on the study")
     parser.add_argument(
