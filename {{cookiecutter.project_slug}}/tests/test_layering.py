@@ -1,5 +1,5 @@
-"""Layering: the dependency rule of docs/where-your-code-goes.md, and no module of the package{% if cookiecutter.include_api == "yes" %}
-(nor of the API){% endif %} imports itself back through other modules.
+"""Layering: the dependency rule of docs/where-your-code-goes.md, and no module of the package
+{% if cookiecutter.include_api == "yes" %}(nor of the API) {% endif %}imports itself back through other modules.
 
 A cycle makes the import order matter (a half-initialised module, an ImportError that depends on
 which module was imported first) and ties together modules that should stand apart. Every import
