@@ -1,2 +1,1 @@
-"""What the pipeline shows: the report and its figures, the model card, the experiment
-comparison, the paper table and the pull-request comment."""
+"""What the pipeline shows: the report, model card, comparison, paper table and PR comment."""

@@ -1,2 +1,1 @@
-"""MLflow: what a training run logs and registers, sweeps, promotion, runs of dead processes,
-and whether the tracking server answers."""
+"""MLflow: what a run logs and registers, sweeps, promotion, dead runs, the server check."""

@@ -1,2 +1,1 @@
-"""Small helpers shared by training and serving: one-line errors, atomic files, column kinds,
-progress lines."""
+"""Helpers shared by training and serving: errors, atomic files, column kinds, progress, CLI."""
