@@ -49,11 +49,8 @@ def start_trial_run(client: Any, spec: Study, trial: Any, params: Params) -> str
         **config_tags(params),
         **process_tags(),
     }
-    run_id = str(
-        client.create_run(
-            spec.experiment_id, run_name=f"trial-{trial.number}", tags=tags
-        ).info.run_id
-    )
+    run = client.create_run(spec.experiment_id, run_name=f"trial-{trial.number}", tags=tags)
+    run_id = str(run.info.run_id)
     trial.set_user_attr("mlflow_run_id", run_id)
     logged = flatten(params.model_dump(mode="json", by_alias=True, exclude={"paths"}))
     items = [Param(k, v[:6000]) for k, v in logged.items()]
