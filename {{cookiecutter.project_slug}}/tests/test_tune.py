@@ -13,6 +13,7 @@ import support
 
 from {{ cookiecutter.module_name }}.config import compose, from_config
 from {{ cookiecutter.module_name }}.tuning import tune
+from {{ cookiecutter.module_name }}.tuning.space import dimensions, override_value
 from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
 TINY_SPACE = (
@@ -81,13 +82,13 @@ def test_a_study_resumed_with_other_settings_is_refused(
 )
 def test_a_wrong_search_space_says_which_entry(space: dict, message: str) -> None:
     with pytest.raises(PipelineError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        tune.dimensions(space)
+        dimensions(space)
 
 
 def test_every_shipped_model_has_a_search_space_that_composes() -> None:
     for model in sorted(p.stem for p in (support.CONFIG_DIR / "model").glob("*.yaml")):
         cfg = compose([f"model={model}", f"+search={model}"], config_dir=support.CONFIG_DIR)
-        space = tune.dimensions(dict(cfg["search"]))
+        space = dimensions(dict(cfg["search"]))
         assert space and all(d.key.startswith("model.") for d in space), model
 
 
@@ -95,6 +96,6 @@ def test_override_values_read_back_exactly() -> None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     values = [None, True, 3, 0.1 + 0.2, 1e-7, "sqrt", "two words", "it's"]
-    lines = [f"k={tune.override_value(v)}" for v in values]
+    lines = [f"k={override_value(v)}" for v in values]
     parsed = [o.value() for o in OverridesParser.create().parse_overrides(lines)]
     assert parsed == values

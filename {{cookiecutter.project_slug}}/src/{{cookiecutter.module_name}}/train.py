@@ -68,7 +68,7 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
     deletes, with its uploads): see tracking/dead_runs.py.
     """
     from .tracking.server import check_before_training
-    from .tracking.training_run import CONFIG_HASH_TAG, config_hash, git_state, training_run
+    from .tracking.training_run import config_tags, git_state, training_run
 
     paths = params.paths
     schema = load_schema(Path(paths.schema_))
@@ -84,11 +84,8 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
         "git_commit": str(commit),
         "git_dirty": str(dirty),
         "data_hash": data_hash,
-        "config_name": params.name,
-        "model": params.model.name,
-        "data": params.data.name,
         "task": schema.task,
-        CONFIG_HASH_TAG: config_hash(params),
+        **config_tags(params),
     }
     with training_run(params, tags) if track else nullcontext() as run:
         retire_previous(params)

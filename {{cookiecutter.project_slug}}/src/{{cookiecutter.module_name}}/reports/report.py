@@ -453,7 +453,7 @@ def read_studies(root: Path = Path("tune")) -> list[tuple[str, Any, list[Figure]
         return []
     import optuna
 
-    from ..tuning.tune import open_storage, quiet_optuna
+    from ..tuning.study import open_storage, quiet_optuna
 
     quiet_optuna()
     found = []

@@ -214,3 +214,13 @@ def config_hash(params: Params) -> str:
     settings = params.model_dump(mode="json", by_alias=True, exclude={"paths"})
     canonical = json.dumps(settings, sort_keys=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def config_tags(params: Params) -> dict[str, str]:
+    """The tags that name a run's configuration: a training's, and a tuning trial's."""
+    return {
+        "config_name": params.name,
+        "model": params.model.name,
+        "data": params.data.name,
+        CONFIG_HASH_TAG: config_hash(params),
+    }
