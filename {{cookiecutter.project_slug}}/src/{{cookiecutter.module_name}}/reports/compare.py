@@ -27,6 +27,9 @@ from .baseline import find_baseline
 from .comparison_table import comparison_table
 from .experiments import DEFAULT_RUNS, collect
 
+# Its parts: experiments.py gathers the rows, baseline.py picks the baseline and tests the rows
+# against it, comparison_table.py writes the table.
+
 
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
