@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from {{ cookiecutter.module_name }}.reports.compare import Row
+from {{ cookiecutter.module_name }}.reports.experiments import Row
 from {{ cookiecutter.module_name }}.reports.paper_table import build_table, latex_escape, to_latex, to_markdown
 
 FOLDS = 5

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from {{ cookiecutter.module_name }}.reports.compare import Row, comparison_table, differing_params, dvc_rows
+from {{ cookiecutter.module_name }}.reports.comparison_table import comparison_table, differing_params
+from {{ cookiecutter.module_name }}.reports.experiments import Row, dvc_rows
 from {{ cookiecutter.module_name }}.reports.pr_comment import MARKER, build_body
 
 PARAMS_DIFF = {

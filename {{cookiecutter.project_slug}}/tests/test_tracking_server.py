@@ -18,7 +18,7 @@ import support
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.data import prepare_data
 from {{ cookiecutter.module_name }}.params import Params
-from {{ cookiecutter.module_name }}.reports.compare import collect
+from {{ cookiecutter.module_name }}.reports.experiments import collect
 from {{ cookiecutter.module_name }}.stages import evaluate
 from {{ cookiecutter.module_name }}.stages.__main__ import main as run_stage
 from {{ cookiecutter.module_name }}.tracking import server as tracking_server

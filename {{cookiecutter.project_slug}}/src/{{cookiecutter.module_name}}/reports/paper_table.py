@@ -14,7 +14,7 @@ reports/paper/results.md, and prints the Markdown.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,8 @@ from ..evaluate import PRIMARY_METRIC, higher_is_better
 from ..utils import files
 from ..utils.cli import command_parser
 from ..utils.errors import PipelineError, exit_on_error
-from .compare import ALPHA, Row, collect, find_baseline, paired
+from .baseline import ALPHA, find_baseline, paired
+from .experiments import Row, collect
 
 OUTPUT_DIR = Path("reports/paper")
 LATEX_SPECIAL = {
@@ -120,6 +121,52 @@ def number(value: float) -> str:
     return f"{value:.3f}"
 
 
+@dataclass(frozen=True)
+class Spelling:
+    """How one output format writes a table's cells and names."""
+
+    absent: str
+    plain: Callable[[str, str], str]  # mean, std
+    bold: Callable[[str, str], str]
+    dagger: str
+    name: Callable[[str], str]
+
+
+LATEX = Spelling(
+    absent="--",
+    plain=lambda mean, std: f"${mean} \\pm {std}$",
+    bold=lambda mean, std: "$\\mathbf{" + f"{mean} \\pm {std}" + "}$",
+    dagger=r"\textsuperscript{\dag}",
+    name=latex_escape,
+)
+MARKDOWN = Spelling(
+    absent="—",
+    plain=lambda mean, std: f"{mean} ± {std}",
+    bold=lambda mean, std: f"**{mean} ± {std}**",
+    dagger=" †",
+    name=lambda label: label.replace("|", "\\|"),
+)
+
+
+def spelt_rows(table: Table, spelling: Spelling) -> list[tuple[str, list[str]]]:
+    """Each row's name and cell texts in one output format."""
+    rows = []
+    for label, line in zip(table.labels, table.cells, strict=True):
+        texts = []
+        for cell in line:
+            if cell is None:
+                texts.append(spelling.absent)
+                continue
+            write = spelling.bold if cell.best else spelling.plain
+            texts.append(
+                write(number(cell.mean), number(cell.std))
+                + (spelling.dagger if cell.significant else "")
+            )
+        name = spelling.name(label) + (" (baseline)" if label == table.baseline else "")
+        rows.append((name, texts))
+    return rows
+
+
 def to_latex(table: Table) -> str:
     """A booktabs table; needs \\usepackage{booktabs} in the preamble."""
     lines = [
@@ -130,20 +177,9 @@ def to_latex(table: Table) -> str:
         "    Model & " + " & ".join(latex_escape(m) for m in table.metrics) + r" \\",
         r"    \midrule",
     ]
-    for label, line in zip(table.labels, table.cells, strict=True):
-        texts = []
-        for cell in line:
-            if cell is None:
-                texts.append("--")
-                continue
-            text = f"${number(cell.mean)} \\pm {number(cell.std)}$"
-            if cell.best:
-                text = "$\\mathbf{" + f"{number(cell.mean)} \\pm {number(cell.std)}" + "}$"
-            if cell.significant:
-                text += r"\textsuperscript{\dag}"
-            texts.append(text)
-        name = latex_escape(label) + (" (baseline)" if label == table.baseline else "")
-        lines.append(f"    {name} & " + " & ".join(texts) + r" \\")
+    lines += [
+        f"    {name} & " + " & ".join(texts) + r" \\" for name, texts in spelt_rows(table, LATEX)
+    ]
     caption = (
         f"Cross-validated mean $\\pm$ standard deviation ({latex_escape(table.folds)} of the"
         " training split). Best per column in bold."
@@ -166,18 +202,9 @@ def to_latex(table: Table) -> str:
 def to_markdown(table: Table) -> str:
     header = "| Model | " + " | ".join(table.metrics) + " |"
     lines = [header, "|---|" + "---:|" * len(table.metrics)]
-    for label, line in zip(table.labels, table.cells, strict=True):
-        texts = []
-        for cell in line:
-            if cell is None:
-                texts.append("—")
-                continue
-            text = f"{number(cell.mean)} ± {number(cell.std)}"
-            texts.append(
-                (f"**{text}**" if cell.best else text) + (" †" if cell.significant else "")
-            )
-        name = label.replace("|", "\\|") + (" (baseline)" if label == table.baseline else "")
-        lines.append(f"| {name} | " + " | ".join(texts) + " |")
+    lines += [
+        f"| {name} | " + " | ".join(texts) + " |" for name, texts in spelt_rows(table, MARKDOWN)
+    ]
     note = (
         f"\nCross-validated mean ± standard deviation ({table.folds} of the training split)."
         " Best per column in bold."
