@@ -60,7 +60,7 @@ def table_value(markdown: str, label: str) -> str:
 
 
 def test_the_pr_comment_shows_the_changed_param_and_the_metrics(project: Path) -> None:
-    body = sh(f".venv/bin/python -m {MODULE}.pr_comment --base HEAD~1", project).stdout
+    body = sh(f".venv/bin/python -m {MODULE}.reports.pr_comment --base HEAD~1", project).stdout
     old, new = metrics_of(project, "HEAD~1"), metrics_of(project)
     assert body.startswith("<!-- iris-classifier: pipeline results -->\n## Pipeline results against `HEAD~1`")
     params_table = "| Parameter | `HEAD~1` | this branch |\n|---|---:|---:|\n"
@@ -74,7 +74,7 @@ def test_the_pr_comment_shows_the_changed_param_and_the_metrics(project: Path) -
         change = new[name] - old[name]
         assert cells[3] == ("0" if change == 0 else f"{change:+.6g}"), row
     assert [line.split("|")[1].strip() for line in metric_rows] == ["**accuracy** (primary)", "f1_macro", "n_test"]
-    bad = sh(f".venv/bin/python -m {MODULE}.pr_comment --base no-such-branch", project, check=False)
+    bad = sh(f".venv/bin/python -m {MODULE}.reports.pr_comment --base no-such-branch", project, check=False)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert bad.stderr.strip() == "ERROR: `dvc params diff no-such-branch` failed: unknown Git revision 'no-such-branch'"
 
@@ -113,7 +113,8 @@ def test_make_report_shows_the_models_metrics_plots_and_mlflow_run(project: Path
     assert f"| MLflow | baseline ({lineage['run_id'][:8]}) | {metrics['accuracy']:.6g} |" in compared
     assert f"| DVC | main | {metrics['accuracy']:.6g} |" in compared
     # Writing the report leaves the lineage clean and changes no tracked file (the page is git-ignored).
-    assert python(project, f"from {MODULE}.tracking import git_state; print(git_state()[1])").strip() == "False"
+    dirty = python(project, f"from {MODULE}.tracking.training_run import git_state; print(git_state()[1])")
+    assert dirty.strip() == "False"
     assert sh("git status --porcelain --untracked-files=all", project).stdout == ""
     # Its files get the permissions any file of the user gets (the umask's), not a private 0600.
     umask = os.umask(0)
