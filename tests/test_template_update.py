@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from cookiecutter.main import cookiecutter
-from helpers import GIT_IDENTITY, NOT_TEMPLATE, TEMPLATE_DIR, bake_project, commit_all, git, make_init, run
+from helpers import GIT_IDENTITY, NOT_TEMPLATE, TEMPLATE_DIR, commit_all, git, make_init, run
 
 DESCRIPTION = "{{ cookiecutter.description }}"  # line 3 of the project's README, in the template
 
@@ -28,9 +28,9 @@ DESCRIPTION = "{{ cookiecutter.description }}"  # line 3 of the project's README
 
 
 @pytest.fixture(scope="module")
-def workflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    project = bake_project(tmp_path_factory.mktemp("update-workflow"), include_api="no")
-    loaded: dict[str, Any] = yaml.safe_load((project / ".github/workflows/template-update.yml").read_text())
+def workflow(variants: dict[str, Path]) -> dict[str, Any]:
+    path = variants["no-api"] / ".github/workflows/template-update.yml"
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
     return loaded
 
 
