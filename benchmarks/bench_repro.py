@@ -10,53 +10,29 @@ Bakes the default project into a temporary directory, runs `make init`, then tim
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+from baked import add_project_arguments, baked_project, checked
 
 
 def timed(command: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
+    checked(command, cwd)
     return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--python", default=sys.executable, help="interpreter for the project's venv")
-    parser.add_argument("--keep", action="store_true", help="keep the baked project")
+    add_project_arguments(parser)
     args = parser.parse_args()
-    os.environ.setdefault("UV_CACHE_DIR", str(TEMPLATE_DIR / ".cache" / "uv"))
-    # The template's venv provides cookiecutter and uv (make init uses uv from PATH).
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    os.environ["DVC_NO_ANALYTICS"] = "1"
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    work = Path(tempfile.mkdtemp(prefix="bench-repro-"))
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(work), str(TEMPLATE_DIR)],
-            check=True,
-            capture_output=True,
-        )
-        project = next(work.iterdir())
-        subprocess.run(["make", "init", f"PYTHON={args.python}"], cwd=project, check=True, capture_output=True)
+    with baked_project("repro", args.python, keep=args.keep) as project:
         clean = timed(["make", "repro"], project)
         noop = timed(["make", "repro"], project)
         print(f"{'dvc repro':<28}{'seconds':>10}")
         print(f"{'from clean':<28}{clean:>10.1f}")
         print(f"{'no-op (nothing changed)':<28}{noop:>10.1f}")
         print(f"{'ratio clean / no-op':<28}{clean / noop:>10.1f}x")
-        if args.keep:
-            print(f"project kept in {project}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

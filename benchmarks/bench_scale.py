@@ -1,7 +1,7 @@
 """The pipeline on your-own-data-sized tables: time and peak memory per stage at growing row counts.
 Not a test.
 
-    python benchmarks/bench_scale.py [--rows 10000,100000,1000000] [--python /path/to/python3.12]
+    python benchmarks/bench_scale.py [--rows 10000,100000,1000000] [--python /path/to/python3.12] [--keep]
 
 Bakes the default project, runs `make init`, then for each size writes a mixed table (20 features:
 12 numeric, 8 categorical with 5 to 40 categories, 5% missing values, a text target) as
@@ -16,15 +16,11 @@ no faster than the row count.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+from baked import add_project_arguments, baked_project, checked
+
 MODULE = "iris_classifier"
 STAGES = ("data", "train", "evaluate")
 # Runs in the generated project's venv (the template's venv has no numpy or pandas).
@@ -65,17 +61,8 @@ MEASURE = (
 )
 
 
-def sh(command: list[str], cwd: Path) -> str:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-def prepare_project(work: Path, python: str, model_args: list[str]) -> Path:
-    sh([sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(work), str(TEMPLATE_DIR)], work)
-    project = next(work.iterdir())
-    sh(["make", "init", f"PYTHON={python}"], project)
+def select_scale_data(project: Path, model_args: list[str]) -> None:
+    """The benchmark's data config (and its model preset, if any) selected in configs/config.yaml."""
     (project / "configs/data/scale.yaml").write_text(DATA_CONFIG, encoding="utf-8")
     config = project / "configs/config.yaml"
     config.write_text(config.read_text().replace("- data: iris", "- data: scale"), encoding="utf-8")
@@ -83,13 +70,12 @@ def prepare_project(work: Path, python: str, model_args: list[str]) -> Path:
         preset = experiment_preset(model_args)
         (project / "configs/experiment/bench.yaml").write_text(preset, encoding="utf-8")
         config.write_text(config.read_text().replace("- experiment: null", "- experiment: bench"))
-    return project
 
 
 def run_stage(project: Path, stage: str) -> tuple[float, float, str]:
     """(seconds, peak MB, output) of one stage in its own process."""
     python = str(project / ".venv/bin/python")
-    out = sh([python, "-c", MEASURE, python, "-m", f"{MODULE}.stages", stage], project)
+    out = checked([python, "-c", MEASURE, python, "-m", f"{MODULE}.stages", stage], project)
     seconds, peak_kb = re.findall(r"MEASURED (\S+) (\d+)", out)[-1]
     return float(seconds), int(peak_kb) / 1024, out
 
@@ -97,21 +83,16 @@ def run_stage(project: Path, stage: str) -> tuple[float, float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--rows", default="10000,100000,1000000", help="comma-separated row counts")
-    parser.add_argument("--python", default=sys.executable, help="interpreter for the project's venv")
+    add_project_arguments(parser)
     parser.add_argument(
         "--model",
         default="model=random_forest,model.estimator.n_estimators=20,model.estimator.max_depth=12",
         help="Hydra settings of the model (comma-separated key=value; empty for the default)",
     )
     args = parser.parse_args()
-    os.environ.setdefault("UV_CACHE_DIR", str(TEMPLATE_DIR / ".cache" / "uv"))
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    os.environ["DVC_NO_ANALYTICS"] = "1"
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
     model_args = [item for item in args.model.split(",") if item]
-    work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    try:
-        project = prepare_project(work, args.python, model_args)
+    with baked_project("scale", args.python, keep=args.keep) as project:
+        select_scale_data(project, model_args)
         header = (
             f"{'rows':>10} {'CSV MB':>8} {'stage':<9} {'seconds':>8} {'peak MB':>8}"
             f" {'peak/CSV':>9} {'fit s':>7} {'other share':>11}"
@@ -120,10 +101,10 @@ def main() -> None:
         print("-" * len(header))
         for rows in [int(n) for n in args.rows.split(",")]:
             csv_path = project / "data/external/scale.csv"
-            sh([str(project / ".venv/bin/python"), "-c", TABLE, str(csv_path), str(rows)], project)
+            checked([str(project / ".venv/bin/python"), "-c", TABLE, str(csv_path), str(rows)], project)
             csv_mb = csv_path.stat().st_size / 1e6
             # params.yaml from configs/ (the config stage checks that data.source exists).
-            sh([str(project / ".venv/bin/python"), "-m", f"{MODULE}.stages", "config"], project)
+            checked([str(project / ".venv/bin/python"), "-m", f"{MODULE}.stages", "config"], project)
             for stage in STAGES:
                 seconds, peak, out = run_stage(project, stage)
                 fit = ""
@@ -138,8 +119,6 @@ def main() -> None:
                 )
         print("\nother share: the train stage's time outside the estimator's fit (reading data, the")
         print("ONNX export and its parity check, MLflow logging and registration, saving).")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def experiment_preset(settings: list[str]) -> str:

@@ -40,10 +40,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from baked import TEMPLATE_DIR, bake_and_init, checked, prepare_environment
 from harness import API_KEY, Server, Unavailable, free_port, stop
 from serving_table import print_table
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 SERVERS_DIR = Path(__file__).resolve().parent / "servers"  # the programs and configs started here
 RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 # The other servers, each in a virtual environment of its own, next to the project's scikit-learn.
@@ -56,14 +56,8 @@ OTHER_SERVERS = {
 def prepare_project(project: Path | None, work: Path, python: str) -> Path:
     if project is not None:
         return project
-    subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(work), str(TEMPLATE_DIR)],
-        check=True,
-        capture_output=True,
-    )
-    baked = work / "iris-classifier"
-    for step in (["make", "init", f"PYTHON={python}"], ["make", "repro"]):
-        subprocess.run(step, cwd=baked, check=True, capture_output=True)
+    baked = bake_and_init(work, python)
+    checked(["make", "repro"], baked)
     return baked
 
 
@@ -218,10 +212,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
-    os.environ.setdefault("UV_CACHE_DIR", str(TEMPLATE_DIR / ".cache" / "uv"))
-    # The template's venv provides cookiecutter and uv (make init uses uv from PATH).
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    prepare_environment()
     env = {"DVC_NO_ANALYTICS": "1"}
     # The generated API as in production, API keys and metrics on (every request to every server
     # carries the key); one worker, whatever the project's .env says: the stub lives in it. No

@@ -15,17 +15,14 @@ written, as a user's are), then:
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import resource
-import shutil
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+from baked import add_project_arguments, baked_project
+
 CHEAP = "model:\n  estimator:\n    n_estimators: {int: [1, 2]}\n"
 # About a second of fitting per trial (two folds) on the 2-core machine the README reports.
 SECOND = "model:\n  estimator:\n    n_estimators: {int: [250, 260]}\n"
@@ -68,24 +65,10 @@ def fit_seconds(project: Path, space: str, trials: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--python", default=sys.executable, help="interpreter for the project's venv")
+    add_project_arguments(parser)
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--keep", action="store_true", help="keep the baked project")
     args = parser.parse_args()
-    os.environ.setdefault("UV_CACHE_DIR", str(TEMPLATE_DIR / ".cache" / "uv"))
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    os.environ["DVC_NO_ANALYTICS"] = "1"
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # .pyc files, as a user has them
-    work = Path(tempfile.mkdtemp(prefix="bench-tune-"))
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(work), str(TEMPLATE_DIR)],
-            check=True,
-            capture_output=True,
-        )
-        project = next(work.iterdir())
-        subprocess.run(["make", "init", f"PYTHON={args.python}"], cwd=project, check=True, capture_output=True)
+    with baked_project("tune", args.python, keep=args.keep) as project:
         (project / "configs/search/cheap.yaml").write_text(CHEAP, encoding="utf-8")
         (project / "configs/search/second.yaml").write_text(SECOND, encoding="utf-8")
         tune(project, "TRIALS=1", "SEARCH=cheap", "STUDY=warm-up")  # MLflow's store made, caches warm
@@ -112,11 +95,6 @@ def main() -> None:
         verdict = "met" if per_trial < GOAL_CPU_S else "NOT met"
         print(f"{'CPU per trial outside the fits':<52}{per_trial:>10.3f} s (goal < {GOAL_CPU_S:g} s: {verdict})")
         print(f"{'speed-up of 2 workers over 1 (wall)':<52}{serial_wall / pair_wall:>10.2f}x")
-        if args.keep:
-            print(f"project kept in {project}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

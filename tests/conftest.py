@@ -28,7 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     # They cache their compiled modules as a user's do: with PYTHONDONTWRITEBYTECODE (set on some CI
     # machines) every `make init` would compile whole venvs, or every process its imports again.
-    # test_workflow checks that make init compiles when the variable is set.
+    # test_make_targets checks that make init compiles when the variable is set.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
@@ -40,6 +40,16 @@ def bake(tmp_path: Path) -> Bake:
         return bake_project(tmp_path, **extra_context)
 
     return _bake
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two read-only bakes: with the API (the default) and without."""
+    root = tmp_path_factory.mktemp("variants")
+    return {
+        "api": bake_project(root / "api"),
+        "no-api": bake_project(root / "no-api", include_api="no"),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import glob
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -31,6 +32,20 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_PYTHON = "3.12"
+# The default bake's project directory (and MLflow model name) and its package.
+SLUG = "iris-classifier"
+MODULE = "iris_classifier"
+# What the generated projects' own commands run with.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+# `dvc exp run` commits experiments: it needs an identity even on a bare CI machine.
+ENV = {"DVC_NO_ANALYTICS": "1", **GIT_IDENTITY}
+# What a copy of the template (a stand-in for its git remote) leaves out.
+NOT_TEMPLATE = shutil.ignore_patterns(".git", ".venv", ".cache", "build", "__pycache__", ".pytest_cache", ".ruff_cache")
 
 Bake = Callable[..., Path]
 
@@ -102,6 +117,87 @@ def make_init(project: Path, python_version: str = DEFAULT_PYTHON) -> Path:
     return project
 
 
+def venv_env(project: Path) -> dict[str, str]:
+    """ENV with the project's venv activated, as the docs tell users to."""
+    path = f"{project / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    return {**ENV, "PATH": path, "VIRTUAL_ENV": str(project / ".venv")}
+
+
+def sh(command: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a shell command in a project with its venv activated."""
+    return run(command, cwd=cwd, check=check, env=venv_env(cwd))
+
+
+def git(repo: Path, *args: str, check: bool = True) -> str:
+    """The output of one git command, with an identity for commits."""
+    return run(["git", *args], cwd=repo, env=GIT_IDENTITY, check=check).stdout
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Commit everything (without hooks); the new commit's hash."""
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--no-verify", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def reproduced_project(
+    output_dir: Path, prepare: Callable[[Path], object] | None = None, message: str = "First reproduction"
+) -> Path:
+    """The default bake after `make init`, `prepare(project)` (configs, data) and `make repro`, committed:
+    a test module's own project, whose committed state its tests go back to."""
+    project = make_init(bake_project(output_dir))
+    if prepare is not None:
+        prepare(project)
+    sh("make repro", project)
+    commit_all(project, message)
+    return project
+
+
+def mlflow_query(project: Path, code: str) -> Any:
+    """Run code (which sets `result`) with MLflow in the project's venv against its own store."""
+    script = (
+        "import json, mlflow\n"
+        "from mlflow import MlflowClient\n"
+        "mlflow.set_tracking_uri('sqlite:///mlflow.db')\n"
+        "client = MlflowClient()\n" + code + "\nprint('RESULT=' + json.dumps(result))\n"
+    )
+    out = run([str(project / ".venv/bin/python"), "-c", script], cwd=project, env=ENV).stdout
+    return json.loads(out.split("RESULT=")[-1])
+
+
+def stages_run(output: str) -> list[str]:
+    """The DVC stages a `make repro` (or `dvc exp run`) ran, in order."""
+    return re.findall(r"Running stage '(\w+)'", output)
+
+
+# ------------------------------------------------------------------------------ background commands
+
+
+def start_in_background(command: str, project: Path, log: Path) -> subprocess.Popen[bytes]:
+    """A command (a make target) with the project's venv, in its own process group, its output (unbuffered) in log."""
+    env = {**os.environ, **venv_env(project), "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, shell=True, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def wait_for(
+    condition: Callable[[], object], what: str, process: subprocess.Popen[bytes], timeout_s: float = 240
+) -> Any:
+    """Poll until condition() is truthy and return it; fail when the process ends first or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        if process.poll() is not None:
+            pytest.fail(f"the command ended (exit {process.returncode}) before {what}")
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    pytest.fail(f"timed out waiting for {what}")
+
+
 # ---------------------------------------------------------------------- long-running make targets
 
 
@@ -112,10 +208,12 @@ def free_port() -> int:
         return port
 
 
-def call(port: int, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+def call(
+    port: int, method: str, path: str, body: Any = None, raw: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     """(status, parsed JSON body or text) of one request; 4xx/5xx are answers, not exceptions."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers or {})
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:

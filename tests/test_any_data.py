@@ -17,8 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from helpers import bake_project, make_init, run
-from test_pipeline import sh
+from helpers import bake_project, make_init, run, sh
 
 pytestmark = pytest.mark.full
 

@@ -67,3 +67,11 @@ def test_bench_tune_prints_the_cost_per_trial_and_the_speed_up() -> None:
         r"^CPU per trial outside the fits\s+\d+\.\d{3} s \(goal < 1 s: (met|NOT met)\)$", result.stdout, re.M
     )
     assert re.search(r"^speed-up of 2 workers over 1 \(wall\)\s+\d+\.\d\dx$", result.stdout, re.M), result.stdout
+
+
+def test_bench_scale_prints_time_and_memory_per_stage() -> None:
+    result = run([sys.executable, str(BENCHMARKS / "bench_scale.py"), "--rows", "2000"], cwd=TEMPLATE_DIR, timeout=1200)
+    for stage in ("data", "train", "evaluate"):
+        row = rf"^\s+2,000\s+\d+\.\d\s+{stage}\s+\d+\.\d\s+\d+\s+\d+\.\dx"
+        assert re.search(row, result.stdout, re.M), result.stdout
+    assert re.search(r"^\s+2,000 .* train .*\d+\.\d\s+\d+%$", result.stdout, re.M), "no fit time or share"

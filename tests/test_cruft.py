@@ -7,30 +7,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import TEMPLATE_DIR, run
+from helpers import NOT_TEMPLATE, TEMPLATE_DIR, commit_all, run
 
 pytestmark = pytest.mark.full
 
 CRUFT = str(Path(sys.executable).parent / "cruft")
-IGNORED = shutil.ignore_patterns(".git", ".venv", ".cache", "build", "__pycache__", ".pytest_cache", ".ruff_cache")
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
-
-
-def commit_all(repo: Path, message: str) -> None:
-    run(["git", "add", "--all"], cwd=repo)
-    run(["git", "commit", "--quiet", "--no-verify", "-m", message], cwd=repo, env=GIT_IDENTITY)
 
 
 @pytest.fixture
 def template_repo(tmp_path: Path) -> Path:
     """The template's working tree as a git repository of its own (a stand-in for the GitHub remote)."""
     repo = tmp_path / "template"
-    shutil.copytree(TEMPLATE_DIR, repo, ignore=IGNORED)
+    shutil.copytree(TEMPLATE_DIR, repo, ignore=NOT_TEMPLATE)
     run(["git", "init", "--quiet", "--initial-branch=main"], cwd=repo)
     commit_all(repo, "Template v1")
     return repo

@@ -20,12 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import bake_project, make_init, run
-from test_pipeline import ENV, SLUG, sh, stages_run
+from helpers import MODULE, SLUG, reproduced_project, run, sh, stages_run, venv_env
 
 pytestmark = pytest.mark.full
-
-MODULE = "iris_classifier"
 
 
 def write_table(project: Path, source: str, rows: int, seed: int) -> str:
@@ -66,10 +63,7 @@ def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bake reproduced once and committed, so experiments have a baseline."""
-    path = make_init(bake_project(tmp_path_factory.mktemp("dvc-safety")))
-    sh("make repro", path)
-    sh("git add -A && git commit --quiet --no-verify -m 'First reproduction'", path)
-    return path
+    return reproduced_project(tmp_path_factory.mktemp("dvc-safety"))
 
 
 # What configs/data/csv.yaml suggests (the second line: for a number to predict).
@@ -246,7 +240,7 @@ def test_a_second_make_repro_during_a_training_is_refused_before_it_writes_anyth
     for gate in ("fit-started", "fit-may-finish"):
         (project / gate).unlink(missing_ok=True)
     log = project.parent / "first-repro.log"
-    env = {**os.environ, **ENV, "PATH": f"{project / '.venv/bin'}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, **venv_env(project)}
     with log.open("w") as output:
         first = subprocess.Popen(["make", "repro"], cwd=project, stdout=output, stderr=subprocess.STDOUT, env=env)
     try:

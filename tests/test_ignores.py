@@ -7,9 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import bake_project
+from helpers import MODULE, bake_project
 
-MODULE = "iris_classifier"
 # Local settings and secrets, wherever they are: git must ignore them and the image build must not see them.
 SECRETS = [
     ".env",

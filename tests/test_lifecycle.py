@@ -10,14 +10,10 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import bake_project, make_init
-from test_pipeline import ENV, SLUG, mlflow_query, sh
+from helpers import SLUG, mlflow_query, reproduced_project, sh, start_in_background, wait_for
 
 pytestmark = pytest.mark.full
 
@@ -27,36 +23,7 @@ SLOW_FOREST = "n_estimators: 30000"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = make_init(bake_project(tmp_path_factory.mktemp("lifecycle")))
-    sh("make repro", path)
-    sh("git add -A && git commit --quiet --no-verify -m 'First reproduction'", path)
-    return path
-
-
-def start(command: str, project: Path, log: Path) -> subprocess.Popen[bytes]:
-    """A make target in the background, in its own process group, its output (unbuffered) in log."""
-    path = f"{project / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    env = {**os.environ, **ENV, "PATH": path, "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command, shell=True, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def wait_for(
-    condition: Callable[[], object], what: str, process: subprocess.Popen[bytes], timeout_s: float = 240
-) -> object:
-    """Poll until condition() is truthy; fail when the process ends first or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        if process.poll() is not None:
-            pytest.fail(f"the command ended (exit {process.returncode}) before {what}")
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    pytest.fail(f"timed out waiting for {what}")
+    return reproduced_project(tmp_path_factory.mktemp("lifecycle"))
 
 
 def runs(project: Path) -> list[dict[str, str]]:
@@ -81,7 +48,7 @@ def test_kill_9_mid_fit_leaves_nothing_valid_and_the_next_training_recovers(proj
     before = {r["id"] for r in runs(project)}
     config = project / "configs/model/random_forest.yaml"
     config.write_text(config.read_text().replace("n_estimators: 100", SLOW_FOREST))
-    make = start("make repro", project, tmp_path / "repro.log")
+    make = start_in_background("make repro", project, tmp_path / "repro.log")
 
     # The train stage's run exists while it fits: kill -9 that process (the OOM killer's way).
     def running_run() -> dict[str, str] | None:
@@ -133,7 +100,7 @@ SWEEP = "SWEEP=model.estimator.n_estimators=5,6,7,8 ARGS=hydra.launcher.n_jobs=1
 
 def test_a_killed_sweep_resumes_with_only_its_missing_points(project: Path, tmp_path: Path) -> None:
     log = tmp_path / "sweep.log"
-    make = start(f"make sweep {SWEEP}", project, log)
+    make = start_in_background(f"make sweep {SWEEP}", project, log)
     # The jobs run one after the other: point 2 starts once point 1's run has finished.
     wait_for(lambda: "sweep: point 2/4" in log.read_text(), "the second point", make)
     os.killpg(make.pid, signal.SIGKILL)

@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import MakeServer, bake_project, call, make_init, run
-from test_pipeline import sh, stages_run
+from helpers import MODULE, MakeServer, call, reproduced_project, run, sh, stages_run
 
 pytestmark = pytest.mark.full
 
-MODULE = "iris_classifier"
 STAGES = ["config", "data", "train", "evaluate"]
 
 
@@ -79,11 +77,11 @@ def use_data(project: Path, name: str, target: str, task: str, model: str) -> No
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bake trained on the mixed classification table, committed as the baseline."""
-    path = make_init(bake_project(tmp_path_factory.mktemp("own-data")))
-    use_data(path, "customers", "segment", "classification", "random_forest")
-    sh("make repro", path)
-    sh("git add -A && git commit --quiet --no-verify -m 'Own data'", path)
-    return path
+    return reproduced_project(
+        tmp_path_factory.mktemp("own-data"),
+        prepare=lambda path: use_data(path, "customers", "segment", "classification", "random_forest"),
+        message="Own data",
+    )
 
 
 def expected_predictions(project: Path, rows_file: Path, model_dir: str = "models") -> dict:

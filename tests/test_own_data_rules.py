@@ -10,8 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import bake_project, make_init, run
-from test_pipeline import sh
+from helpers import bake_project, make_init, run, sh
 
 pytestmark = pytest.mark.full
 

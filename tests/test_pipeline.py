@@ -8,27 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import MakeServer, bake_project, call, make_init, run
+from helpers import MODULE, SLUG, MakeServer, call, mlflow_query, reproduced_project, run, sh, stages_run
 
 pytestmark = pytest.mark.full
 
-SLUG = "iris-classifier"
-MODULE = "iris_classifier"
-ENV = {
-    "DVC_NO_ANALYTICS": "1",
-    # `dvc exp run` commits experiments: it needs an identity even on a bare CI machine.
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
 OUTPUTS = [
     "data/raw/dataset.csv",
     "data/processed/train.csv",
@@ -42,39 +30,14 @@ OUTPUTS = [
 ]
 
 
-def sh(command: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run a shell command with the project's venv activated, as the docs tell users to."""
-    path = f"{cwd / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    return run(command, cwd=cwd, check=check, env={**ENV, "PATH": path, "VIRTUAL_ENV": str(cwd / ".venv")})
-
-
-def mlflow_query(project: Path, code: str) -> object:
-    """Run code (which sets `result`) with MLflow in the project's venv against its own store."""
-    script = (
-        "import json, mlflow\n"
-        "from mlflow import MlflowClient\n"
-        "mlflow.set_tracking_uri('sqlite:///mlflow.db')\n"
-        "client = MlflowClient()\n" + code + "\nprint('RESULT=' + json.dumps(result))\n"
-    )
-    out = run([str(project / ".venv/bin/python"), "-c", script], cwd=project, env=ENV).stdout
-    return json.loads(out.split("RESULT=")[-1])
-
-
 def hashes(project: Path, paths: list[str] = OUTPUTS) -> dict[str, str]:
     return {p: hashlib.sha256((project / p).read_bytes()).hexdigest() for p in paths}
-
-
-def stages_run(output: str) -> list[str]:
-    return re.findall(r"Running stage '(\w+)'", output)
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bake of this module's own, reproduced once and committed, so experiments have a baseline."""
-    path = make_init(bake_project(tmp_path_factory.mktemp("pipeline")))
-    sh("make repro", path)
-    sh("git add -A && git commit --quiet --no-verify -m 'First reproduction'", path)
-    return path
+    return reproduced_project(tmp_path_factory.mktemp("pipeline"))
 
 
 def test_shipped_params_yaml_is_a_fresh_composition(installed_project: Path) -> None:

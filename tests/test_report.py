@@ -15,12 +15,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from helpers import make_init, run
-from test_pipeline import ENV, mlflow_query, sh
+from helpers import ENV, MODULE, make_init, mlflow_query, run, sh
 
 pytestmark = pytest.mark.full
 
-MODULE = "iris_classifier"
 # What the copy leaves behind: the environment (rebuilt by make init) and the MLflow store, whose
 # runs point at the shared project's artifact directory.
 NOT_COPIED = (".venv", ".git", "mlflow.db", "mlruns", "site", ".pytest_cache", ".ruff_cache")

@@ -14,9 +14,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from helpers import bake_project, make_init, run
-from test_lifecycle import start, wait_for
-from test_pipeline import SLUG, mlflow_query, sh
+from helpers import SLUG, mlflow_query, reproduced_project, run, sh, start_in_background, wait_for
 
 pytestmark = pytest.mark.full
 
@@ -28,15 +26,14 @@ SLOW_SPACE = "model:\n  estimator:\n    n_estimators: {int: [400, 500]}\n"
 SLOWER_SPACE = "model:\n  estimator:\n    n_estimators: {int: [3000, 3500]}\n"
 
 
+def write_search_spaces(project: Path) -> None:
+    for name, space in (("tiny", TINY_SPACE), ("slow", SLOW_SPACE), ("slower", SLOWER_SPACE)):
+        (project / f"configs/search/{name}.yaml").write_text(space, encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = make_init(bake_project(tmp_path_factory.mktemp("results")))
-    (path / "configs/search/tiny.yaml").write_text(TINY_SPACE, encoding="utf-8")
-    (path / "configs/search/slow.yaml").write_text(SLOW_SPACE, encoding="utf-8")
-    (path / "configs/search/slower.yaml").write_text(SLOWER_SPACE, encoding="utf-8")
-    sh("make repro", path)
-    sh("git add -A && git commit --quiet --no-verify -m 'First reproduction'", path)
-    return path
+    return reproduced_project(tmp_path_factory.mktemp("results"), prepare=write_search_spaces)
 
 
 def metrics(project: Path) -> dict:
@@ -121,7 +118,7 @@ def test_the_best_preset_reproduces_the_best_trials_score(project: Path) -> None
 
 def test_a_killed_tune_resumes_without_running_a_trial_twice(project: Path, tmp_path: Path) -> None:
     command = "make tune TRIALS=3 SEARCH=slower STUDY=killed"
-    make = start(command, project, tmp_path / "tune.log")
+    make = start_in_background(command, project, tmp_path / "tune.log")
 
     def second_trial_running() -> bool:
         return any(r["tune_trial"] == "1" and r["status"] == "RUNNING" for r in study_runs(project, "killed"))

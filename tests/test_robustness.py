@@ -18,8 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import MakeServer, bake_project, call, make_init
-from test_pipeline import SLUG, sh
+from helpers import SLUG, MakeServer, call, reproduced_project, sh, venv_env
 
 pytestmark = pytest.mark.full
 
@@ -32,10 +31,7 @@ FOREST = "configs/model/random_forest.yaml"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = make_init(bake_project(tmp_path_factory.mktemp("robustness")))
-    sh("make repro", path)
-    sh("git add -A && git commit --quiet --no-verify -m 'First reproduction'", path)
-    return path
+    return reproduced_project(tmp_path_factory.mktemp("robustness"))
 
 
 @pytest.fixture(params=["nothing-listens", "never-answers"])
@@ -59,7 +55,6 @@ def snapshot(project: Path) -> dict[str, str]:
 
 def timed(command: str, project: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
     """Run a make command with extra environment; its result and seconds (failing past BOUND_S)."""
-    path = f"{project / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
     started = time.monotonic()
     try:
         result = subprocess.run(
@@ -69,7 +64,7 @@ def timed(command: str, project: Path, **env: str) -> tuple[subprocess.Completed
             capture_output=True,
             text=True,
             timeout=BOUND_S,
-            env={**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": path, **env},
+            env={**os.environ, **venv_env(project), **env},
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"`{command}` still ran after {BOUND_S} s")

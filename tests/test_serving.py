@@ -13,8 +13,6 @@ import http.client
 import json
 import re
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,19 +163,6 @@ def test_a_bad_setting_stops_make_serve_with_one_message(trained_project: Path) 
     assert "Traceback" not in result.stderr
 
 
-def status_with(port: int, method: str, path: str, headers: dict[str, str], body: object = None) -> int:
-    """The status of one request with extra headers (helpers.call sends none)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def test_api_keys_protect_the_model_but_not_the_probes(trained_project: Path) -> None:
     served = start_server(trained_project, API_KEYS=API_KEY)
     port = served.port
@@ -188,9 +173,9 @@ def test_api_keys_protect_the_model_but_not_the_probes(trained_project: Path) ->
         assert (status, "API key" in body["detail"]) == (401, True)
         assert call(port, "GET", "/metadata")[0] == 401
         bearer = {"Authorization": f"Bearer {API_KEY}"}
-        assert status_with(port, "POST", "/predict", bearer, {"records": [RECORD]}) == 200
-        assert status_with(port, "GET", "/metadata", {"X-API-Key": API_KEY}) == 200
-        assert status_with(port, "GET", "/metadata", {"X-API-Key": API_KEY[:-1]}) == 401
+        assert call(port, "POST", "/predict", {"records": [RECORD]}, headers=bearer)[0] == 200
+        assert call(port, "GET", "/metadata", headers={"X-API-Key": API_KEY})[0] == 200
+        assert call(port, "GET", "/metadata", headers={"X-API-Key": API_KEY[:-1]})[0] == 401
     finally:
         output = served.stop()
     assert API_KEY not in output
