@@ -18,15 +18,26 @@ record settings the model was not trained with. So:
 A source tracked with `dvc add` and edited since is recorded by `dvc repro` itself (a new hash
 in its .dvc file, the bytes in the cache) before the stages that read it run; the last line says
 so, since the .dvc file is then to be committed with dvc.lock.
+
+A run with nothing to do costs DVC's own checks (seconds of imports and YAML). So a run that ends
+with everything up to date records what it saw (STAMP: the size, times and inode of every file
+the pipeline's stages, params.yaml composition and code lists depend on or write, listed from
+dvc.lock, the .dvc files and dvc.yaml's inputs); the next `make repro` that finds every one of
+them unchanged says so in a fraction of a second, without loading DVC. Any change (a config, the
+code, the data, an output, a .gitignore, a .dvc file), a dependency that is not a local file (a
+URL) or a stage DVC always reruns goes through DVC, as does `make repro` with options.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
+import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +46,27 @@ from typing import Any
 from ..errors import PipelineError, exit_on_error, first_line
 
 RUN_LOCK = Path(".dvc/tmp/make-repro.lock")
+# What the last run that left everything up to date saw (see the module docstring).
+STAMP = Path(".dvc/tmp/make-repro.stamp")
+# Beside dvc.lock's dependencies and outputs: what decides params.yaml, dvc.yaml's code lists and
+# how DVC reads the project.
+WATCHED = (
+    "dvc.yaml",
+    "dvc.lock",
+    "params.yaml",
+    "configs",
+    "src",
+    ".dvcignore",
+    ".dvc/config",
+    ".dvc/config.local",
+    ".git/info/exclude",
+)
+# Written by every run itself: not inputs (see record_stamp). DVC rewrites the .gitignore files
+# that list the stages' outputs on every run, whether or not their lines change.
+WRITTEN = ("dvc.yaml", "dvc.lock", "params.yaml", ".gitignore")
+# Kernel file times lag the clock by up to a tick: a file changed this close to the start of a
+# run may have changed during it.
+CLOCK_SLACK_NS = 100_000_000
 
 
 @contextmanager
@@ -88,11 +120,12 @@ def dvc_lock(repo: Any) -> Iterator[None]:
         lock.unlock()
 
 
-def dvc_files() -> list[str]:
-    """The .dvc files git shows here (committed or not), relative to the project."""
+def dvc_files(patterns: Sequence[str] = ("*.dvc",)) -> list[str]:
+    """The .dvc files (or other patterns) git shows here (committed or not), relative to the
+    project."""
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.dvc"],
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *patterns],
             capture_output=True,
             text=True,
             check=False,
@@ -174,17 +207,128 @@ def report_recorded_sources(before: dict[str, bytes]) -> None:
             )
 
 
+FileState = tuple[int, int, int, int] | None  # (size, mtime, ctime, inode), None: missing
+
+
+def recorded_paths(path: Path) -> tuple[list[str], list[str]] | None:
+    """(dependencies, outputs) that dvc.lock or a .dvc file records, relative to the project;
+    None when one is not a local path (DVC must ask where it is, e.g. a URL's ETag)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
+    try:
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except FileNotFoundError:
+        return [], []
+    except (OSError, yaml.YAMLError):
+        return None
+    entries = loaded.get("stages", {}).values() if path.name == "dvc.lock" else [loaded]
+    found: tuple[list[str], list[str]] = ([], [])
+    for entry in entries:
+        for kind, into in (("deps", found[0]), ("outs", found[1])):
+            for item in entry.get(kind) or []:
+                name = str(item.get("path", ""))
+                if not name or "://" in name:
+                    return None
+                into.append(os.path.normpath(os.path.join(path.parent, name)))
+        # The parameter files a stage reads (params.yaml, or a file of your own).
+        found[0].extend(os.path.normpath(os.path.join(path.parent, f)) for f in entry.get("params") or {})
+    return found
+
+
+def file_state(path: str) -> FileState:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
+
+
+def snapshot() -> tuple[dict[str, FileState], set[str]] | None:
+    """(the state of every file that decides what `dvc repro` does, the stages' outputs among
+    them); None when no snapshot can tell (a URL dependency, a stage always rerun)."""
+    try:
+        pipeline = Path("dvc.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if "always_changed" in pipeline:
+        return None
+    listed = dvc_files(("*.dvc", "*.gitignore"))
+    paths = {*WATCHED, *listed}
+    outputs: set[str] = set()
+    for name in ["dvc.lock", *(item for item in listed if item.endswith(".dvc"))]:
+        recorded = recorded_paths(Path(name))
+        if recorded is None:
+            return None
+        paths.update(recorded[0])
+        if name == "dvc.lock":
+            outputs.update(recorded[1])
+        paths.update(recorded[1])
+    states: dict[str, FileState] = {}
+    for path in sorted(paths):
+        if not os.path.isdir(path):
+            states[path] = file_state(path)
+            continue
+        for root, directories, files in os.walk(path):
+            directories[:] = sorted(d for d in directories if d != "__pycache__")
+            states[root + os.sep] = file_state(root)  # a file added or removed
+            for name in files:
+                states[os.path.join(root, name)] = file_state(os.path.join(root, name))
+    inside = {p for p in states if any(p == o or p.startswith(o + os.sep) for o in outputs)}
+    return states, inside
+
+
+def digest(states: dict[str, FileState]) -> str:
+    return hashlib.sha256(json.dumps(sorted(states.items())).encode("utf-8")).hexdigest()
+
+
+def up_to_date() -> bool:
+    """Whether nothing changed since the last run that left everything up to date."""
+    try:
+        recorded = STAMP.read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    seen = snapshot()
+    return seen is not None and digest(seen[0]) == recorded
+
+
+def record_stamp(started_ns: int) -> None:
+    """After a run that left everything up to date: record what it leaves, unless an input
+    (anything but the stages' outputs and the files a run writes) changed since it started: the
+    run may then have missed that change, and the next one must ask DVC."""
+    seen = snapshot()
+    if seen is None:
+        return
+    states, outputs = seen
+    for path, state in states.items():
+        if path in outputs or os.path.basename(path) in WRITTEN or state is None:
+            continue
+        if state[2] >= started_ns - CLOCK_SLACK_NS:
+            return
+    STAMP.write_text(digest(states) + "\n", encoding="utf-8")
+
+
 @exit_on_error
 def main(argv: Sequence[str] | None = None) -> None:
     options = list(sys.argv[1:] if argv is None else argv)
     if not RUN_LOCK.parent.parent.is_dir():  # the lock must not make a .dvc/ of its own
         raise PipelineError("no .dvc/ here: run `make repro` at the project's root.")
     with run_lock():  # first: a second run stops before it imports or writes anything
+        if not options and up_to_date():
+            print(
+                "Data and pipelines are up to date: what the stages read and write didn't change"
+                f" since the last `make repro` ({STAMP})."
+            )
+            sys.exit(0)
+        STAMP.unlink(missing_ok=True)
+        started_ns = time.time_ns()
         before = prepare()
         from dvc.cli import main as dvc_main
 
         status = dvc_main(["repro", *options])
         report_recorded_sources(before)
+        if status == 0 and not options:
+            record_stamp(started_ns)
     sys.exit(status)
 
 
