@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PipelineError, exit_on_error, first_line
+from . import COMPOSED_ENV
 
 RUN_LOCK = Path(".dvc/tmp/make-repro.lock")
 # What the last run that left everything up to date saw (see the module docstring).
@@ -123,9 +124,10 @@ def dvc_lock(repo: Any) -> Iterator[None]:
 def dvc_files(patterns: Sequence[str] = ("*.dvc",)) -> list[str]:
     """The .dvc files (or other patterns) git shows here (committed or not), relative to the
     project."""
+    listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--"]
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *patterns],
+            [*listing, *patterns],
             capture_output=True,
             text=True,
             check=False,
@@ -194,6 +196,8 @@ def prepare() -> dict[str, bytes]:
         check_source(load_params(PARAMS_FILE).data.source)
         if code_deps.main([]) != 0:
             raise SystemExit(1)  # code_deps has said why
+        # The config stage, when DVC runs it, finds these very bytes and composes nothing again.
+        os.environ[COMPOSED_ENV] = hashlib.sha256(PARAMS_FILE.read_bytes()).hexdigest()
     return {name: Path(name).read_bytes() for name in files if Path(name).is_file()}
 
 
@@ -232,7 +236,9 @@ def recorded_paths(path: Path) -> tuple[list[str], list[str]] | None:
                     return None
                 into.append(os.path.normpath(os.path.join(path.parent, name)))
         # The parameter files a stage reads (params.yaml, or a file of your own).
-        found[0].extend(os.path.normpath(os.path.join(path.parent, f)) for f in entry.get("params") or {})
+        found[0].extend(
+            os.path.normpath(os.path.join(path.parent, f)) for f in entry.get("params") or {}
+        )
     return found
 
 
