@@ -49,6 +49,8 @@ from . import COMPOSED_ENV
 RUN_LOCK = Path(".dvc/tmp/make-repro.lock")
 # What the last run that left everything up to date saw (see the module docstring).
 STAMP = Path(".dvc/tmp/make-repro.stamp")
+# What dvc.yaml's code lists were last derived from (see code_lists_key).
+CODE_LISTS_STAMP = Path(".dvc/tmp/code-lists.stamp")
 # Beside dvc.lock's dependencies and outputs: what decides params.yaml, dvc.yaml's code lists and
 # how DVC reads the project.
 WATCHED = (
@@ -194,11 +196,32 @@ def prepare() -> dict[str, bytes]:
         check_dvc_files_visible(repo, files)
         write_params(PARAMS_FILE)
         check_source(load_params(PARAMS_FILE).data.source)
-        if code_deps.main([]) != 0:
-            raise SystemExit(1)  # code_deps has said why
+        # Derived again only when what they are derived from changed (parsing every module of
+        # the package for each stage takes a good part of a second).
+        if read_stamp(CODE_LISTS_STAMP) != code_lists_key(code_deps.PACKAGE_DIR, PARAMS_FILE):
+            if code_deps.main([]) != 0:
+                raise SystemExit(1)  # code_deps has said why
+            key = code_lists_key(code_deps.PACKAGE_DIR, PARAMS_FILE)
+            CODE_LISTS_STAMP.write_text(key + "\n", encoding="utf-8")
         # The config stage, when DVC runs it, finds these very bytes and composes nothing again.
         os.environ[COMPOSED_ENV] = hashlib.sha256(PARAMS_FILE.read_bytes()).hexdigest()
     return {name: Path(name).read_bytes() for name in files if Path(name).is_file()}
+
+
+def code_lists_key(package_dir: Path, params_file: Path) -> str:
+    """What dvc.yaml's code lists are derived from (code_deps.py): the package's modules, dvc.yaml
+    itself, and the `_target_`s of params.yaml (its bytes: it is rewritten on every run)."""
+    states: dict[str, Any] = {str(p): file_state(str(p)) for p in package_dir.rglob("*.py")}
+    states["dvc.yaml"] = file_state("dvc.yaml")
+    states[str(params_file)] = hashlib.sha256(params_file.read_bytes()).hexdigest()
+    return digest(states)
+
+
+def read_stamp(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
 
 
 def report_recorded_sources(before: dict[str, bytes]) -> None:
@@ -284,15 +307,14 @@ def snapshot() -> tuple[dict[str, FileState], set[str]] | None:
     return states, inside
 
 
-def digest(states: dict[str, FileState]) -> str:
+def digest(states: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(sorted(states.items())).encode("utf-8")).hexdigest()
 
 
 def up_to_date() -> bool:
     """Whether nothing changed since the last run that left everything up to date."""
-    try:
-        recorded = STAMP.read_text(encoding="utf-8").strip()
-    except OSError:
+    recorded = read_stamp(STAMP)
+    if recorded is None:
         return False
     seen = snapshot()
     return seen is not None and digest(seen[0]) == recorded
