@@ -2,14 +2,15 @@
 
     python benchmarks/bench_loop.py [--python /path/to/python3.12] [--rows 10000,1000000]
                                     [--points 4] [--forest-rows 80000] [--skip-forest] [--keep]
+                                    [--template DIR]
 
 Bakes the default project, runs `make init` (the venv's .pyc files written, as a user's are), then
 prints, beside the fits (the final fit, and the cross-validation's fits: evaluation.folds, 5 by
 default, are the fit's cost too):
   (a) one hyperparameter changed, then `make repro` (config, train, evaluate), against (b);
   (b) `make repro` with nothing to do; also through DVC's own checks (the stamp removed);
-      (a) and (b) with .pyc files written, then with PYTHONDONTWRITEBYTECODE=1 (the project's
-      own modules compiled anew in each process);
+      (a) and (b) with .pyc files written, then with none (every __pycache__ of the venv and the
+      project removed, PYTHONDONTWRITEBYTECODE=1: every module compiled anew in every process);
   (c) one point of `make sweep` (hydra/launcher=basic: the points in one process, the imports paid
       once): the CPU time a sweep of 1 + POINTS points takes beyond one of 1 point, per point,
       less the point's fits;
@@ -193,6 +194,9 @@ def main() -> None:
     parser.add_argument("--skip-forest", action="store_true", help="leave out (e) (minutes of fits)")
     parser.add_argument("--repeat", type=int, default=3, help="(a), (b): runs per figure (medians)")
     parser.add_argument("--keep", action="store_true", help="keep the baked project")
+    parser.add_argument(
+        "--template", type=Path, default=TEMPLATE_DIR, help="bake this template (an older version, to compare)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("UV_CACHE_DIR", str(TEMPLATE_DIR / ".cache" / "uv"))
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
@@ -202,7 +206,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-loop-"))
     try:
         subprocess.run(
-            [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(work), str(TEMPLATE_DIR)],
+            [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(work), str(args.template)],
             check=True,
             capture_output=True,
         )
@@ -214,8 +218,12 @@ def main() -> None:
         run(["make", "repro"], project)  # from clean: data, a first model, MLflow's store
         load = os.getloadavg()[0]
         with_pyc = loop(project, args.repeat, dict(os.environ))
-        without_pyc = loop(project, args.repeat, {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
         point, point_fits = sweep_point(project, args.points)
+        # Every module compiled anew in every process: no .pyc files, none written.
+        for cache in [*project.glob(".venv/**/__pycache__"), *project.glob("src/**/__pycache__")]:
+            shutil.rmtree(cache)
+        without_pyc = loop(project, args.repeat, {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        run([python, "-m", "compileall", "-q", "-j", "0", ".venv", "src"], project)  # as before
 
         print(f"machine: {os.cpu_count()} cores, load {load:.1f} at the start ({time.strftime('%Y-%m-%d')})\n")
         print(f"{'default project (iris), make repro':<52}{'.pyc':>10}{'no .pyc':>10}{'fits s':>10}")

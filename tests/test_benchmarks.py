@@ -67,3 +67,22 @@ def test_bench_tune_prints_the_cost_per_trial_and_the_speed_up() -> None:
         r"^CPU per trial outside the fits\s+\d+\.\d{3} s \(goal < 1 s: (met|NOT met)\)$", result.stdout, re.M
     )
     assert re.search(r"^speed-up of 2 workers over 1 \(wall\)\s+\d+\.\d\dx$", result.stdout, re.M), result.stdout
+
+
+def test_bench_loop_prints_the_loop_beside_the_fits() -> None:
+    result = run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "bench_loop.py"),
+            *("--rows", "2000", "--points", "1", "--repeat", "1", "--skip-forest"),
+        ],
+        cwd=TEMPLATE_DIR,
+        timeout=1800,
+    )
+    figures = r"\s+\d+\.\d\d\s+\d+\.\d\d"  # with .pyc files, then without
+    assert re.search(rf"^\(a\) one hyperparameter changed{figures}\s+\d+\.\d\d$", result.stdout, re.M), result.stdout
+    assert re.search(rf"^\(b\) nothing to do{figures}\s+-$", result.stdout, re.M), result.stdout
+    assert re.search(r"^\(c\) one sweep point, CPU s beyond its fits\s+-?\d+\.\d\d\s+\d+\.\d\d$", result.stdout, re.M)
+    assert re.search(r"^2,000\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\s+-?\d+%\s+-?\d+%$", result.stdout, re.M), result.stdout
+    for goal in ("(a) change then make repro < 4 s", "(b) make repro with nothing to do < 1 s", "(c) a sweep point"):
+        assert re.search(rf"^{re.escape(goal)}.*\s(met|NOT met)$", result.stdout, re.M), goal
