@@ -126,3 +126,23 @@ def test_a_run_with_nothing_changed_is_told_apart_from_any_change(
     Path("dvc.lock").write_text(lock, encoding="utf-8")
     Path("dvc.yaml").write_text(Path("dvc.yaml").read_text() + "    always_changed: true\n")
     assert repro.snapshot() is None
+
+
+def test_the_config_stage_composes_nothing_that_make_repro_just_composed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+
+    from {{ cookiecutter.module_name }}.stages import COMPOSED_ENV
+    from {{ cookiecutter.module_name }}.stages.__main__ import main as stage_main
+
+    monkeypatch.chdir(tmp_path)  # no configs/ here: composing would stop with an error
+    Path("params.yaml").write_text("seed: 1\n", encoding="utf-8")
+    monkeypatch.setenv(COMPOSED_ENV, hashlib.sha256(b"seed: 1\n").hexdigest())
+    stage_main(["config"])
+    assert "composed by `make repro` before DVC started" in capsys.readouterr().out
+    assert Path("params.yaml").read_text(encoding="utf-8") == "seed: 1\n"
+    Path("params.yaml").write_text("seed: 2\n", encoding="utf-8")  # not what make repro wrote
+    with pytest.raises(SystemExit):
+        stage_main(["config"])
+    assert "no config.yaml in configs" in capsys.readouterr().err
