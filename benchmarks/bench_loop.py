@@ -19,7 +19,8 @@ default, are the fit's cost too):
   (e) a forest grown without a depth bound (max_depth: null) on FOREST_ROWS rows of that table
       (300 MB and more), `onnx.export: auto`: the train stage against the fits, and what one more
       training adds to the MLflow store and the DVC cache against the model's size.
-Each figure is the median of --repeat runs where it says so. Goals (issue: a fast research loop).
+Each figure of (a) and (b) is the median of --repeat runs; CPU s: user + system time of every process
+(on a shared machine, far steadier than the wall time). Goals (issue: a fast research loop).
 """
 
 from __future__ import annotations
@@ -109,23 +110,23 @@ def size_of(*paths: Path) -> int:
 
 def loop(project: Path, repeat: int, env: dict[str, str]) -> dict[str, float]:
     """(a) and (b) on the default project: medians of `repeat` runs."""
-    changes, noops, checked, fitted = [], [], [], []
+    figures: dict[str, list[float]] = {}
+
+    def note(key: str, wall: float, cpu: float) -> None:
+        figures.setdefault(key, []).append(wall)
+        figures.setdefault(f"{key} cpu", []).append(cpu)
+
     for _ in range(repeat):
         set_estimators(project, next(ESTIMATORS))
-        wall, _, out = run(["make", "repro"], project, env)
+        wall, cpu, out = run(["make", "repro"], project, env)
         if "Running stage 'train'" not in out:
             sys.exit(f"the change did not retrain:\n{out}")
-        changes.append(wall)
-        fitted.append(fits(out))
-        noops.append(run(["make", "repro"], project, env)[0])
+        note("change", wall, cpu)
+        figures.setdefault("fits", []).append(fits(out))
+        note("noop", *run(["make", "repro"], project, env)[:2])
         (project / STAMP).unlink(missing_ok=True)
-        checked.append(run(["make", "repro"], project, env)[0])  # through DVC, then stamped again
-    return {
-        "change": statistics.median(changes),
-        "fits": statistics.median(fitted),
-        "noop": statistics.median(noops),
-        "checked": statistics.median(checked),
-    }
+        note("checked", *run(["make", "repro"], project, env)[:2])  # through DVC, then stamped again
+    return {key: statistics.median(values) for key, values in figures.items()}
 
 
 def sweep_point(project: Path, points: int) -> tuple[float, float]:
@@ -226,7 +227,9 @@ def main() -> None:
         run([python, "-m", "compileall", "-q", "-j", "0", ".venv", "src"], project)  # as before
 
         print(f"machine: {os.cpu_count()} cores, load {load:.1f} at the start ({time.strftime('%Y-%m-%d')})\n")
-        print(f"{'default project (iris), make repro':<52}{'.pyc':>10}{'no .pyc':>10}{'fits s':>10}")
+        print(
+            f"{'default project (iris), make repro: wall s':<52}{'.pyc':>10}{'no .pyc':>10}{'fits s':>10}{'CPU s':>10}"
+        )
         rows = [
             ("(a) one hyperparameter changed", "change"),
             ("(b) nothing to do", "noop"),
@@ -234,7 +237,8 @@ def main() -> None:
         ]
         for label, key in rows:
             fitted = f"{with_pyc['fits']:>10.2f}" if key == "change" else f"{'-':>10}"
-            print(f"{label:<52}{with_pyc[key]:>10.2f}{without_pyc[key]:>10.2f}{fitted}")
+            cpu = with_pyc[f"{key} cpu"]
+            print(f"{label:<52}{with_pyc[key]:>10.2f}{without_pyc[key]:>10.2f}{fitted}{cpu:>10.2f}")
         ratio = with_pyc["change"] / with_pyc["noop"]
         print(f"{'    ratio (a) / (b)':<52}{ratio:>9.1f}x{without_pyc['change'] / without_pyc['noop']:>9.1f}x")
         print(f"{'(c) one sweep point, CPU s beyond its fits':<52}{point:>10.2f}{'':>10}{point_fits:>10.2f}")
