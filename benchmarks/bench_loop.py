@@ -64,13 +64,14 @@ def children_cpu() -> float:
 
 
 def run(command: list[str], project: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(wall s, CPU s of every process, stdout) of a command in the project; stops on failure."""
+    """(wall s, CPU s of every process, stdout then stderr) of a command in the project; stops on
+    failure."""
     cpu, wall = children_cpu(), time.perf_counter()
     done = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
     wall, cpu = time.perf_counter() - wall, children_cpu() - cpu
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return wall, cpu, done.stdout
+    return wall, cpu, done.stdout + done.stderr  # the runtime's WARNING line goes to stderr
 
 
 def seconds(pattern: str, out: str) -> list[float]:
