@@ -75,3 +75,25 @@ def test_bench_scale_prints_time_and_memory_per_stage() -> None:
         row = rf"^\s+2,000\s+\d+\.\d\s+{stage}\s+\d+\.\d\s+\d+\s+\d+\.\dx"
         assert re.search(row, result.stdout, re.M), result.stdout
     assert re.search(r"^\s+2,000 .* train .*\d+\.\d\s+\d+%$", result.stdout, re.M), "no fit time or share"
+
+
+def test_bench_loop_prints_the_loop_beside_the_fits() -> None:
+    result = run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "bench_loop.py"),
+            *("--rows", "2000", "--points", "1", "--repeat", "1", "--skip-forest"),
+        ],
+        cwd=TEMPLATE_DIR,
+        timeout=1800,
+    )
+    figures = r"\s+\d+\.\d\d\s+\d+\.\d\d"  # with .pyc files, then without
+    cpu = r"\s+\d+\.\d\d$"
+    assert re.search(rf"^\(a\) one hyperparameter changed{figures}\s+\d+\.\d\d{cpu}", result.stdout, re.M), (
+        result.stdout
+    )
+    assert re.search(rf"^\(b\) nothing to do{figures}\s+-{cpu}", result.stdout, re.M), result.stdout
+    assert re.search(r"^\(c\) one sweep point, CPU s beyond its fits\s+-?\d+\.\d\d\s+\d+\.\d\d$", result.stdout, re.M)
+    assert re.search(r"^2,000\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\s+-?\d+%\s+-?\d+%$", result.stdout, re.M), result.stdout
+    for goal in ("(a) change then make repro < 4 s", "(b) make repro with nothing to do < 1 s", "(c) a sweep point"):
+        assert re.search(rf"^{re.escape(goal)}.*\s(met|NOT met)$", result.stdout, re.M), goal

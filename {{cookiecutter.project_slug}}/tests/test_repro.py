@@ -73,3 +73,76 @@ def test_a_dvc_file_in_a_directory_dvc_skips_is_refused(tmp_path: Path) -> None:
     hidden = r"DVC does not see .*a .gitignore rule ignores data/external/mine.csv.dvc "
     with Repo(str(tmp_path)) as repo, pytest.raises(PipelineError, match=hidden):
         check_dvc_files_visible(repo, ["data/external/mine.csv.dvc"])
+
+
+def test_a_run_with_nothing_changed_is_told_apart_from_any_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The no-op shortcut (stages/repro.py STAMP): any change to a dependency, an output, a config
+    or the code goes to DVC again; a URL dependency or a stage DVC always reruns never skips it."""
+    import time
+
+    from {{ cookiecutter.module_name }}.stages import repro
+
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "--quiet"], check=True)
+    for name, text in {
+        "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n",
+        "dvc.lock": (
+            "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n"
+            "    deps:\n    - path: data/in.csv\n    params:\n      params.yaml:\n        seed: 1\n"
+            "    outs:\n    - path: models\n"
+        ),
+        "params.yaml": "seed: 1\n",
+        "data/in.csv": "a\n1\n",
+        "models/model.joblib": "model",
+        "configs/config.yaml": "seed: 1\n",
+        "src/pkg/code.py": "x = 1\n",
+        ".dvc/tmp/.keep": "",
+    }.items():
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        Path(name).write_text(text, encoding="utf-8")
+    started = time.time_ns() + 10**9  # every file predates the "run"
+    assert not repro.up_to_date()  # no run recorded yet
+    repro.record_stamp(started)
+    assert repro.up_to_date()
+    for edit in ("data/in.csv", "models/model.joblib", "configs/config.yaml", "src/pkg/code.py"):
+        before = Path(edit).read_text(encoding="utf-8")
+        Path(edit).write_text(before + "2\n", encoding="utf-8")
+        assert not repro.up_to_date(), edit
+        Path(edit).write_text(before, encoding="utf-8")
+        repro.record_stamp(time.time_ns() + 10**9)
+        assert repro.up_to_date()
+    Path("src/pkg/new.py").write_text("", encoding="utf-8")  # a new module: new code lists
+    assert not repro.up_to_date()
+    Path("models/model.joblib").unlink()
+    assert not repro.up_to_date()
+    # An input changed while the run ran: that run may have missed it, so nothing is recorded.
+    repro.record_stamp(time.time_ns() - 10**9)
+    assert not repro.up_to_date()
+    lock = Path("dvc.lock").read_text(encoding="utf-8")
+    Path("dvc.lock").write_text(lock.replace("data/in.csv", "https://example.org/in.csv"))
+    assert repro.snapshot() is None
+    Path("dvc.lock").write_text(lock, encoding="utf-8")
+    Path("dvc.yaml").write_text(Path("dvc.yaml").read_text() + "    always_changed: true\n")
+    assert repro.snapshot() is None
+
+
+def test_the_config_stage_composes_nothing_that_make_repro_just_composed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+
+    from {{ cookiecutter.module_name }}.stages import COMPOSED_ENV
+    from {{ cookiecutter.module_name }}.stages.__main__ import main as stage_main
+
+    monkeypatch.chdir(tmp_path)  # no configs/ here: composing would stop with an error
+    Path("params.yaml").write_text("seed: 1\n", encoding="utf-8")
+    monkeypatch.setenv(COMPOSED_ENV, hashlib.sha256(b"seed: 1\n").hexdigest())
+    stage_main(["config"])
+    assert "composed by `make repro` before DVC started" in capsys.readouterr().out
+    assert Path("params.yaml").read_text(encoding="utf-8") == "seed: 1\n"
+    Path("params.yaml").write_text("seed: 2\n", encoding="utf-8")  # not what make repro wrote
+    with pytest.raises(SystemExit):
+        stage_main(["config"])
+    assert "no config.yaml in configs" in capsys.readouterr().err

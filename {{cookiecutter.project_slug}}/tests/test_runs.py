@@ -181,16 +181,15 @@ def test_a_full_disk_while_logging_the_model_is_one_line_and_leaves_no_upload(
     tracked_params: Params, mlflow_store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import errno
-    import importlib
 
     import mlflow
+    from mlflow.models import Model
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", "/store/model/model.pkl")
 
     prepare_data(tracked_params)
-    # The module itself: `mlflow.sklearn` may still be MLflow's lazy stand-in for it.
-    monkeypatch.setattr(importlib.import_module("mlflow.sklearn"), "log_model", disk_full)
+    monkeypatch.setattr(Model, "log", disk_full)
     with pytest.raises(
         PipelineError,
         match=r"^logging the model in the MLflow tracking store at .* failed: no space left on the"

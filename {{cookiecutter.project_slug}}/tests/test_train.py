@@ -211,17 +211,17 @@ def test_a_full_disk_while_writing_the_model_is_one_line_naming_it(
     params: Params, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import errno
-
-    import joblib
+    import pickle
+    from typing import BinaryIO
 
     from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 
-    def disk_full(model: object, path: object, *args: object, **kwargs: object) -> None:
-        Path(str(path)).write_bytes(b"the first half of a model")
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def disk_full(model: object, handle: BinaryIO, *args: object, **kwargs: object) -> None:
+        handle.write(b"the first half of a model")
+        raise OSError(errno.ENOSPC, "No space left on device", handle.name)
 
     prepare_data(params)
-    monkeypatch.setattr(joblib, "dump", disk_full)
+    monkeypatch.setattr(pickle, "dump", disk_full)
     model_file = Path(params.paths.model_dir) / "model.joblib"
     written = re.escape(f"no space left on the device to write {model_file}:")
     with pytest.raises(PipelineError, match=f"^{written}"):
@@ -258,9 +258,11 @@ def test_a_full_disk_while_writing_the_metrics_leaves_no_partial_file(
 def test_one_training_adds_one_copy_of_the_model_to_the_mlflow_store(
     tracked_params: Params, mlflow_store: str
 ) -> None:
-    """The model logged once, pickled as model.joblib is (MLflow's skops format was 15 times the
-    size of this forest), and registered without a copy."""
+    """The model serialised once: the store holds the very bytes of model.joblib (pickled: MLflow's
+    skops format was 15 times the size of this forest), MLflow loads them, and the registry
+    makes no copy."""
     import mlflow
+    import mlflow.sklearn
 
     params = tracked_params.model_copy(
         update={"model": support.params(Path(), "model.estimator.n_estimators=100").model}
@@ -271,8 +273,15 @@ def test_one_training_adds_one_copy_of_the_model_to_the_mlflow_store(
     experiment = client.get_experiment_by_name(params.mlflow.experiment)
     store = Path(urlparse(experiment.artifact_location).path)
     stored = sum(path.stat().st_size for path in store.rglob("*") if path.is_file())
-    model = (Path(params.paths.model_dir) / "model.joblib").stat().st_size
-    # One copy (pickled: without joblib's framing of each array, up to 10 % smaller), plus
-    # MLmodel, the requirements and model_meta.json: a few kB.
-    assert 0.85 * model <= stored <= 1.1 * model + 16_000
+    model_file = Path(params.paths.model_dir) / "model.joblib"
+    model = model_file.stat().st_size
+    # One copy, plus MLmodel, the requirements, the input example and model_meta.json: a few kB.
+    assert model <= stored <= model + 16_000
+    (logged,) = list(store.rglob("model.pkl"))
+    assert logged.read_bytes() == model_file.read_bytes()
     assert client.get_model_version(params.mlflow.registered_model, meta.model_version)
+    uri = f"models:/{params.mlflow.registered_model}/{meta.model_version}"
+    rows = pd.read_csv(params.paths.test)[[f.name for f in meta.features]].head(3)
+    loaded, _ = load_artifacts(Path(params.paths.model_dir))
+    expected = loaded.predict(rows)
+    assert list(mlflow.sklearn.load_model(uri).predict(rows)) == list(expected)

@@ -25,6 +25,8 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from .artifact.model_dir import (
+    MODEL_FILE,
+    STAGING_DIR,
     ModelMeta,
     file_sha256,
     publish_artifacts,
@@ -91,9 +93,11 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
         retire_previous(params)
         x_train, y_train = split_xy(train_frame, schema.features, schema.target)
         # How much of the score is noise: the same model refitted on the training split's folds.
+        started = time.perf_counter()
         cv = cross_validate(
             model, x_train, y_train, schema.task, params.evaluation, params.seed, data_hash
         )
+        cv_seconds = time.perf_counter() - started
         started = time.perf_counter()
         model.fit(x_train, y_train)
         # The estimator's share of the stage (the template's benchmarks/bench_scale.py reads it).
@@ -109,6 +113,7 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
         print(
             f"train: cross-validated {primary} {summary['mean']:.4g} ± {summary['std']:.4g}"
             f" ({params.evaluation.folds} folds x {params.evaluation.repeats})"
+            f" in {cv_seconds:.2f} s"
         )
         features = describe_features(model, x_train, schema)
         classes = [str(c) for c in model.classes_] if schema.task == "classification" else None
@@ -144,7 +149,8 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
         try:
             meta = stage_artifacts(model, meta, model_dir, onnx_model)
             if run is not None:
-                meta = record_run(params, model, x_train, meta, onnx_model is not None)
+                staged = model_dir / STAGING_DIR / MODEL_FILE
+                meta = record_run(params, model, x_train, meta, onnx_model is not None, staged)
                 log_cv(run.info.run_id, cv, interval_metrics(intervals))
             files.write_text(Path(paths.cv), cv_json(cv))
             now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -177,9 +183,14 @@ def retire_previous(params: Params) -> None:
 
 
 def record_run(
-    params: Params, model: Any, x_train: pd.DataFrame, meta: ModelMeta, onnx: bool
+    params: Params,
+    model: Any,
+    x_train: pd.DataFrame,
+    meta: ModelMeta,
+    onnx: bool,
+    model_file: Path,
 ) -> ModelMeta:
-    """Log the model to the active MLflow run, then register it (its files are staged, checked)."""
+    """Log the model (model_file: staged and checked) to the active MLflow run, then register it."""
     import mlflow
 
     from .tracking.training_run import log_training_run, register, tracking_errors
@@ -189,7 +200,7 @@ def record_run(
         raise RuntimeError("record_run needs an active MLflow run")
     with tracking_errors("logging the model"):
         mlflow.set_tag("onnx_export", "checked" if onnx else "none")
-        model_uri = log_training_run(params, model, x_train.head(5), meta)
+        model_uri = log_training_run(params, model, x_train.head(5), meta, model_file)
     name = params.mlflow.registered_model
     with tracking_errors("registering the model"):
         version = register(name, model_uri) if name else None

@@ -4,7 +4,8 @@ Training writes a directory; serving (the API, the batch CLI, the image) reads i
 must stay light: no mlflow, hydra, dvc or pandas imports, so the serving path starts fast and the
 container does not need them.
 
-    models/model.joblib      the fitted scikit-learn Pipeline (preprocessing and estimator), joblib
+    models/model.joblib      the fitted scikit-learn Pipeline (preprocessing and estimator), pickled
+                             (joblib.load reads it; MLflow's sklearn flavor logs the same bytes)
     models/model.onnx        the same pipeline for ONNX Runtime, when it could be exported and gives
                              the same answers (onnx_export.py); the API prefers it: far faster
     models/model_meta.json   what the model expects and answers, and what produced it (ModelMeta)
@@ -130,14 +131,16 @@ def stage_artifacts(
     Nothing in model_dir itself changes: publish_artifacts() moves the files in once the run that
     trained them is recorded, so a training that dies half-way leaves no model that looks valid.
     """
-    import joblib
+    import pickle
 
     staging = model_dir / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    # A full disk is one line naming the file (the caller removes the staging directory).
-    with writing(model_dir / MODEL_FILE):
-        joblib.dump(model, staging / MODEL_FILE)
+    # A full disk is one line naming the file (the caller removes the staging directory). A plain
+    # pickle, which joblib.load reads too: the very bytes MLflow's sklearn flavor loads, so the
+    # training run logs this file rather than a second serialisation (tracking.log_training_run).
+    with writing(model_dir / MODEL_FILE), (staging / MODEL_FILE).open("wb") as handle:
+        pickle.dump(model, handle, protocol=pickle.DEFAULT_PROTOCOL)
     hashes = {MODEL_FILE: file_sha256(staging / MODEL_FILE)}
     if onnx_model is not None:
         with writing(model_dir / ONNX_FILE):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -112,7 +113,8 @@ def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-# What loading the logged model needs. Listing them saves MLflow ~10 s of inferring them per run.
+# What loading the logged model needs: given, never inferred (MLflow would load the model and
+# watch its imports, seconds per run).
 MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy")
 
 
@@ -166,39 +168,106 @@ def training_run(params: Params, tags: Mapping[str, str]) -> Iterator[Any]:
         mlflow.end_run()
 
 
-def log_training_run(params: Params, model: Any, example: pd.DataFrame, meta: ModelMeta) -> str:
+def log_training_run(
+    params: Params, model: Any, example: pd.DataFrame, meta: ModelMeta, model_file: Path
+) -> str:
     """Log params, metrics, the model and its metadata to the active run; the logged model's URI.
 
+    model_file: the model as training wrote and checked it (stage_artifacts), logged as it is.
     Registers nothing: register() does, once the model's files are written and checked.
     """
-    import logging
+    from functools import partial
+    from types import SimpleNamespace
 
     import mlflow
-    from mlflow.models import infer_signature
+    from mlflow.models import Model, infer_signature
 
     mlflow.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
     mlflow.log_metrics(dict(meta.metrics))
     # What the API needs to serve this run's model from MLflow (MODEL_URI): features, kinds.
     mlflow.log_text(meta.to_json(), META_FILE)
-    # Pickled, as model.joblib is: one copy of the model's size in the store (skops, MLflow's
-    # default, writes a file up to 15 times larger for a forest of small trees, and takes seconds).
-    # Loading either format runs code from the file (MLflow says so for skops too): the store, like
-    # models/, must hold only models you trust. MLflow warns about pickle on every save: not here.
-    sklearn_log = logging.getLogger("mlflow.sklearn")
-    level = sklearn_log.level
-    sklearn_log.setLevel(logging.ERROR)
-    try:
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            serialization_format="pickle",
-            signature=infer_signature(example, model.predict(example)),
-            input_example=example,
-            pip_requirements=model_requirements(),
-        )
-    finally:
-        sklearn_log.setLevel(level)
+    # MLflow's sklearn flavor, pickled (skops, MLflow's default, writes a file up to 15 times
+    # larger for a forest of small trees, and takes seconds), from model_file itself: the model is
+    # serialised once, and the store holds the very bytes of model.joblib. Loading either runs code
+    # from the file (MLflow says so for skops too): the store, like models/, must hold only models
+    # you trust.
+    flavor = SimpleNamespace(__name__="mlflow.sklearn", save_model=partial(save_model, model_file))
+    info = Model.log(
+        artifact_path=None,  # MLflow 3 names the logged model instead
+        name="model",
+        flavor=flavor,
+        sk_model=model,
+        serialization_format="pickle",
+        signature=infer_signature(example, model.predict(example)),
+        input_example=example,
+        pip_requirements=model_requirements(),
+        # stage_artifacts() loaded these bytes back and checked them: not loaded a second time.
+        validate_serving_input=False,
+    )
     return str(info.model_uri)
+
+
+def save_model(
+    model_file: Path,
+    path: str,
+    mlflow_model: Any,
+    sk_model: Any,
+    signature: Any,
+    input_example: pd.DataFrame,
+    pip_requirements: list[str],
+    **_: Any,
+) -> None:
+    """What mlflow.sklearn.save_model writes for the pickle format, with model_file as the model
+    (hard-linked when it can be: no copy) and the requirements as given: none inferred, none
+    checked against the environment (MLflow's check reads every installed package's metadata)."""
+    import mlflow.pyfunc
+    import mlflow.utils.environment
+    import sklearn
+    import yaml
+    from mlflow.models.model import MLMODEL_FILE_NAME
+    from mlflow.models.utils import _save_example
+    from mlflow.version import VERSION
+
+    pyfunc: Any = mlflow.pyfunc  # untyped functions
+    environment: Any = mlflow.utils.environment
+
+    directory = Path(path)
+    directory.mkdir(parents=True)
+    _save_example(mlflow_model, input_example, path)
+    mlflow_model.signature = signature
+    pickled = directory / "model.pkl"
+    try:
+        os.link(model_file, pickled)
+    except OSError:  # another file system, or no hard links there
+        shutil.copyfile(model_file, pickled)
+    pyfunc.add_to_model(
+        mlflow_model,
+        loader_module="mlflow.sklearn",
+        model_path=pickled.name,
+        conda_env="conda.yaml",
+        python_env="python_env.yaml",
+        predict_fn="predict",
+    )
+    mlflow_model.add_flavor(
+        "sklearn",
+        pickled_model=pickled.name,
+        sklearn_version=sklearn.__version__,
+        serialization_format="pickle",
+        code=None,
+    )
+    mlflow_model.model_size_bytes = sum(
+        f.stat().st_size for f in directory.rglob("*") if f.is_file()
+    )
+    mlflow_model.save(str(directory / MLMODEL_FILE_NAME))
+    requirements = [f"mlflow=={VERSION}", *pip_requirements]
+    (directory / "requirements.txt").write_text("\n".join(requirements), encoding="utf-8")
+    conda_env = environment._mlflow_conda_env(
+        additional_pip_deps=requirements, install_mlflow=False
+    )
+    (directory / "conda.yaml").write_text(
+        yaml.safe_dump(conda_env, default_flow_style=False), encoding="utf-8"
+    )
+    environment._PythonEnv.current().to_yaml(str(directory / "python_env.yaml"))
 
 
 def register(name: str, model_uri: str) -> str:
