@@ -128,7 +128,7 @@ def test_core_layout(baked: tuple[Path, dict]) -> None:
         "requirements-dev.txt",
         ".cruft.json",
         "src/iris_classifier/__init__.py",
-        "src/iris_classifier/artifact/model_dir.py",
+        "src/iris_classifier/artifact/meta.py",
     ]:
         assert (project / required).is_file(), required
     assert (project / "api").is_dir() == (answers["include_api"] == "yes")

@@ -88,7 +88,7 @@ def expected_predictions(project: Path, rows_file: Path, model_dir: str = "model
     """What the scikit-learn model itself predicts for the raw rows in rows_file."""
     script = (
         "import json, sys, pandas as pd\n"
-        f"from {MODULE}.artifact.model_dir import load_artifacts\n"
+        f"from {MODULE}.artifact.read import load_artifacts\n"
         f"from {MODULE}.predict import model_inputs\n"
         f"model, meta = load_artifacts(__import__('pathlib').Path({model_dir!r}))\n"
         f"rows = pd.read_csv({str(rows_file)!r})[[f.name for f in meta.features]]\n"

@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import ArtifactError
+from {{ cookiecutter.module_name }}.artifact.meta import ArtifactError
 
 from api.limits import BodyLimits
 from api.metrics import Metrics

@@ -21,7 +21,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from pydantic_core import to_json
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import ArtifactError, ModelMeta, onnx_probabilities
+from {{ cookiecutter.module_name }}.artifact.meta import ArtifactError, ModelMeta
+from {{ cookiecutter.module_name }}.artifact.onnx_runtime import onnx_probabilities
 from {{ cookiecutter.module_name }}.utils.kinds import (
     CATEGORICAL,
     JSON_TYPES,

@@ -207,7 +207,7 @@ def iris_xy() -> tuple[pd.DataFrame, pd.Series]:
 
 
 def iris_meta(**overrides: object) -> Any:
-    from {{ cookiecutter.module_name }}.artifact.model_dir import ModelMeta
+    from {{ cookiecutter.module_name }}.artifact.meta import ModelMeta
     from {{ cookiecutter.module_name }}.utils.kinds import Feature
 
     values: dict[str, Any] = {
@@ -252,8 +252,9 @@ def save_pipeline(
     ONNX export when there is one, and the CategoryRule `categories` when given)."""
     from dataclasses import replace
 
-    from {{ cookiecutter.module_name }}.artifact.model_dir import ModelMeta, save_artifacts
+    from {{ cookiecutter.module_name }}.artifact.meta import ModelMeta
     from {{ cookiecutter.module_name }}.artifact.onnx_export import OnnxExport, export_onnx
+    from {{ cookiecutter.module_name }}.artifact.write import save_artifacts
     from {{ cookiecutter.module_name }}.utils.kinds import CategoryRule
 
     model, features, x, _ = fit_pipeline(

@@ -11,12 +11,9 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import (
-    ArtifactError,
-    ModelMeta,
-    load_artifacts,
-    save_artifacts,
-)
+from {{ cookiecutter.module_name }}.artifact.meta import ArtifactError, ModelMeta
+from {{ cookiecutter.module_name }}.artifact.read import load_artifacts
+from {{ cookiecutter.module_name }}.artifact.write import save_artifacts
 from {{ cookiecutter.module_name }}.predict import predict_frame
 from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 from {{ cookiecutter.module_name }}.utils.files import write_text

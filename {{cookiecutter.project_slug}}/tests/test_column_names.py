@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import ONNX_FILE, load_artifacts
+from {{ cookiecutter.module_name }}.artifact.meta import ONNX_FILE
+from {{ cookiecutter.module_name }}.artifact.read import load_artifacts
 from {{ cookiecutter.module_name }}.data import prepare_data
 from {{ cookiecutter.module_name }}.predict import main as predict_main
 from {{ cookiecutter.module_name }}.reports.report import write_report

@@ -368,7 +368,7 @@ def test_a_table_with_ids_and_dates_trains_on_what_is_left(
 ) -> None:
     import json
 
-    from {{ cookiecutter.module_name }}.artifact.model_dir import load_artifacts
+    from {{ cookiecutter.module_name }}.artifact.read import load_artifacts
     from {{ cookiecutter.module_name }}.data import prepare_data
     from {{ cookiecutter.module_name }}.predict import predict_frame
     from {{ cookiecutter.module_name }}.train import train

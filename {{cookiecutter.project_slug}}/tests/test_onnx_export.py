@@ -11,16 +11,7 @@ import pytest
 import support
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import (
-    ONNX_FILE,
-    SMALL_BATCH,
-    ArtifactError,
-    ModelMeta,
-    load_onnx,
-    onnx_probabilities,
-    onnx_session,
-    save_artifacts,
-)
+from {{ cookiecutter.module_name }}.artifact.meta import ONNX_FILE, ArtifactError, ModelMeta
 from {{ cookiecutter.module_name }}.artifact.onnx_export import (
     MAX_CHECK_ROWS,
     TOLERANCE,
@@ -32,6 +23,13 @@ from {{ cookiecutter.module_name }}.artifact.onnx_export import (
     parity_sample,
     runtime_line,
 )
+from {{ cookiecutter.module_name }}.artifact.onnx_runtime import (
+    SMALL_BATCH,
+    load_onnx,
+    onnx_probabilities,
+    onnx_session,
+)
+from {{ cookiecutter.module_name }}.artifact.write import save_artifacts
 
 
 def kept(exported: OnnxExport | Rejected) -> OnnxExport:

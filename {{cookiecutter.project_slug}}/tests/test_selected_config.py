@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import ModelMeta
+from {{ cookiecutter.module_name }}.artifact.meta import ModelMeta
 from {{ cookiecutter.module_name }}.config import compose, to_params_yaml
 from {{ cookiecutter.module_name }}.data import TableSchema, load_schema, load_source, prepare_data, read_split
 from {{ cookiecutter.module_name }}.params import Params, is_url, parse_params
@@ -241,7 +241,7 @@ def test_the_api_asks_for_the_schemas_features_and_answers_like_the_model(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from {{ cookiecutter.module_name }}.artifact.model_dir import load_artifacts
+    from {{ cookiecutter.module_name }}.artifact.read import load_artifacts
     from {{ cookiecutter.module_name }}.predict import model_inputs
 
     from api.main import create_app

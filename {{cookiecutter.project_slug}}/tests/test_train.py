@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import support
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import STAGING_DIR, load_artifacts, load_meta
+from {{ cookiecutter.module_name }}.artifact.meta import STAGING_DIR
+from {{ cookiecutter.module_name }}.artifact.read import load_artifacts, load_meta
 from {{ cookiecutter.module_name }}.data import prepare_data
 from {{ cookiecutter.module_name }}.params import Params
 from {{ cookiecutter.module_name }}.stages import evaluate

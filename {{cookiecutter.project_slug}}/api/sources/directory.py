@@ -9,13 +9,9 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import (
-    ONNX_FILE,
-    ArtifactError,
-    load_artifacts,
-    load_meta,
-    load_onnx,
-)
+from {{ cookiecutter.module_name }}.artifact.meta import ONNX_FILE, ArtifactError
+from {{ cookiecutter.module_name }}.artifact.onnx_runtime import load_onnx
+from {{ cookiecutter.module_name }}.artifact.read import load_artifacts, load_meta
 from {{ cookiecutter.module_name }}.utils.errors import first_line
 
 from api.model import ServedModel, serve, serve_onnx

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import META_FILE, ArtifactError, ModelMeta
+from {{ cookiecutter.module_name }}.artifact.meta import META_FILE, ArtifactError, ModelMeta
 from {{ cookiecutter.module_name }}.tracking.server import bound_http_retries, check_tracking_server
 from {{ cookiecutter.module_name }}.utils.errors import PipelineError
 from {{ cookiecutter.module_name }}.utils.kinds import Feature

@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from .artifact.model_dir import ArtifactError, ModelMeta, load_artifacts
+from .artifact.meta import ArtifactError, ModelMeta
+from .artifact.read import load_artifacts
 from .data import as_categories, as_dates, as_numbers, load_source
 from .utils import files
 from .utils.cli import command_parser

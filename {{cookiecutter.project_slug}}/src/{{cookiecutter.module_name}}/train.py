@@ -24,16 +24,7 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
-from .artifact.model_dir import (
-    MODEL_FILE,
-    STAGING_DIR,
-    ModelMeta,
-    file_sha256,
-    publish_artifacts,
-    remove_model,
-    stage_artifacts,
-    write_lineage,
-)
+from .artifact.meta import MODEL_FILE, STAGING_DIR, ModelMeta, file_sha256
 from .artifact.onnx_export import (
     OnnxExport,
     Rejected,
@@ -42,6 +33,7 @@ from .artifact.onnx_export import (
     parity_sample,
     runtime_line,
 )
+from .artifact.write import publish_artifacts, remove_model, stage_artifacts, write_lineage
 from .config import check_group_choices, from_config
 from .data import load_schema, prepare_data, read_split
 from .evaluate import PRIMARY_METRIC, score

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from support import SavedModel, iris_meta, iris_xy, settings_for
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import save_artifacts, write_lineage
+from {{ cookiecutter.module_name }}.artifact.write import save_artifacts, write_lineage
 
 from api.main import create_app
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sklearn.linear_model import LogisticRegression
 from support import IRIS_RECORD, SavedModel, iris_meta, iris_xy, settings_for
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import save_artifacts, write_lineage
+from {{ cookiecutter.module_name }}.artifact.write import save_artifacts, write_lineage
 
 from api.main import create_app
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import META_FILE
+from {{ cookiecutter.module_name }}.artifact.meta import META_FILE
 from {{ cookiecutter.module_name }}.tracking.training_run import model_requirements
 
 from api.main import create_app
@@ -125,7 +125,7 @@ def test_a_model_the_pipeline_trained_is_served_from_the_registry(
     tracked_params, iris_model
 ) -> None:
     """What training logs (the pickled model, model_meta.json) and registers, served back."""
-    from {{ cookiecutter.module_name }}.artifact.model_dir import load_artifacts
+    from {{ cookiecutter.module_name }}.artifact.read import load_artifacts
     from {{ cookiecutter.module_name }}.data import prepare_data
     from {{ cookiecutter.module_name }}.train import train
 

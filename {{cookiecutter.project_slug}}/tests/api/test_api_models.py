@@ -14,7 +14,9 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import MODEL_FILE, Feature, ModelMeta, save_artifacts
+from {{ cookiecutter.module_name }}.artifact.meta import MODEL_FILE, ModelMeta
+from {{ cookiecutter.module_name }}.artifact.write import save_artifacts
+from {{ cookiecutter.module_name }}.utils.kinds import Feature
 
 from api.main import create_app
 from api.settings import Settings

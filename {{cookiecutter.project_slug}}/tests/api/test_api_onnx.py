@@ -16,8 +16,9 @@ import support
 from fastapi.testclient import TestClient
 from support import IRIS_FEATURES, SavedModel, iris_xy, settings_for
 
-from {{ cookiecutter.module_name }}.artifact.model_dir import ONNX_FILE, ArtifactError, save_artifacts
+from {{ cookiecutter.module_name }}.artifact.meta import ONNX_FILE, ArtifactError
 from {{ cookiecutter.module_name }}.artifact.onnx_export import TOLERANCE
+from {{ cookiecutter.module_name }}.artifact.write import save_artifacts
 
 from api.main import create_app
 from api.sources.directory import load_from_dir

@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..artifact.model_dir import ArtifactError, ModelMeta, load_artifacts
+from ..artifact.meta import ArtifactError, ModelMeta
+from ..artifact.read import load_artifacts
 from ..data import TableSchema, load_schema, read_split
 from ..params import Params
 from ..utils.errors import PipelineError

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..artifact.model_dir import ArtifactError, load_artifacts
+from ..artifact.meta import ArtifactError
+from ..artifact.read import load_artifacts
 from ..data import load_schema, read_split
 from ..evaluate import metrics_json, prediction_rows, score
 from ..features import split_xy

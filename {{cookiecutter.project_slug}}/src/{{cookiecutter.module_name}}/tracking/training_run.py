@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..artifact.model_dir import META_FILE, ModelMeta
+from ..artifact.meta import META_FILE, ModelMeta
 from ..params import Params
 from ..utils.errors import DISK_FULL, PipelineError, first_line
 from .server import check_tracking_store, tracking_uri

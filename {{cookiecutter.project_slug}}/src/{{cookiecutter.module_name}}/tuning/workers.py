@@ -44,7 +44,7 @@ def work(spec: Study) -> int:
     """One worker: run trials of the study until the number asked for are done; how many it ran."""
     from mlflow import MlflowClient
 
-    from ..artifact.model_dir import file_sha256
+    from ..artifact.meta import file_sha256
     from ..data import load_schema, read_split
     from ..features import split_xy
     from ..tracking.dead_runs import process_tags
