@@ -78,11 +78,11 @@ def test_a_dvc_file_in_a_directory_dvc_skips_is_refused(tmp_path: Path) -> None:
 def test_a_run_with_nothing_changed_is_told_apart_from_any_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The no-op shortcut (stages/repro.py STAMP): any change to a dependency, an output, a config
+    """The no-op shortcut (stages/stamp.py): any change to a dependency, an output, a config
     or the code goes to DVC again; a URL dependency or a stage DVC always reruns never skips it."""
     import time
 
-    from {{ cookiecutter.module_name }}.stages import repro
+    from {{ cookiecutter.module_name }}.stages import stamp
 
     monkeypatch.chdir(tmp_path)
     subprocess.run(["git", "init", "--quiet"], check=True)
@@ -103,29 +103,29 @@ def test_a_run_with_nothing_changed_is_told_apart_from_any_change(
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         Path(name).write_text(text, encoding="utf-8")
     started = time.time_ns() + 10**9  # every file predates the "run"
-    assert not repro.up_to_date()  # no run recorded yet
-    repro.record_stamp(started)
-    assert repro.up_to_date()
+    assert not stamp.up_to_date()  # no run recorded yet
+    stamp.record_stamp(started)
+    assert stamp.up_to_date()
     for edit in ("data/in.csv", "models/model.joblib", "configs/config.yaml", "src/pkg/code.py"):
         before = Path(edit).read_text(encoding="utf-8")
         Path(edit).write_text(before + "2\n", encoding="utf-8")
-        assert not repro.up_to_date(), edit
+        assert not stamp.up_to_date(), edit
         Path(edit).write_text(before, encoding="utf-8")
-        repro.record_stamp(time.time_ns() + 10**9)
-        assert repro.up_to_date()
+        stamp.record_stamp(time.time_ns() + 10**9)
+        assert stamp.up_to_date()
     Path("src/pkg/new.py").write_text("", encoding="utf-8")  # a new module: new code lists
-    assert not repro.up_to_date()
+    assert not stamp.up_to_date()
     Path("models/model.joblib").unlink()
-    assert not repro.up_to_date()
+    assert not stamp.up_to_date()
     # An input changed while the run ran: that run may have missed it, so nothing is recorded.
-    repro.record_stamp(time.time_ns() - 10**9)
-    assert not repro.up_to_date()
+    stamp.record_stamp(time.time_ns() - 10**9)
+    assert not stamp.up_to_date()
     lock = Path("dvc.lock").read_text(encoding="utf-8")
     Path("dvc.lock").write_text(lock.replace("data/in.csv", "https://example.org/in.csv"))
-    assert repro.snapshot() is None
+    assert stamp.snapshot() is None
     Path("dvc.lock").write_text(lock, encoding="utf-8")
     Path("dvc.yaml").write_text(Path("dvc.yaml").read_text() + "    always_changed: true\n")
-    assert repro.snapshot() is None
+    assert stamp.snapshot() is None
 
 
 def test_the_config_stage_composes_nothing_that_make_repro_just_composed(
