@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }}.artifact.meta import META_FILE
-from {{ cookiecutter.module_name }}.tracking.training_run import model_requirements
+from {{ cookiecutter.module_name }}.tracking.logged_model import model_requirements
 
 from api.main import create_app
 from api.settings import Settings
