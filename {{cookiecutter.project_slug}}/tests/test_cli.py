@@ -79,7 +79,7 @@ def test_promote_without_a_registered_model_asks_for_a_name(tmp_path: Path) -> N
     raw = support.composed()
     raw["mlflow"]["registered_model"] = None
     support.write_params(tmp_path / "params.yaml", raw)
-    result = run_module("promote", "3", cwd=tmp_path)
+    result = run_module("tracking.promote", "3", cwd=tmp_path)
     assert_one_line_error(result, "no registered model to promote")
     assert "--name" in result.stderr
 

@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..utils.errors import first_line
 from ..utils.kinds import CATEGORICAL, MISSING_CATEGORY, Feature
-from .model_dir import onnx_probabilities, onnx_session
+from .onnx_runtime import onnx_probabilities, onnx_session
 
 TOLERANCE = 1e-5
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
