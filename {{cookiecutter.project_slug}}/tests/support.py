@@ -250,10 +250,8 @@ def save_pipeline(
 ) -> SavedModel:
     """The project's pipeline fitted on frame and saved as training saves it (with its checked
     ONNX export when there is one, and the CategoryRule `categories` when given)."""
-    from dataclasses import replace
-
     from {{ cookiecutter.module_name }}.artifact.meta import ModelMeta
-    from {{ cookiecutter.module_name }}.artifact.onnx_export import OnnxExport, export_onnx
+    from {{ cookiecutter.module_name }}.artifact.onnx_export import export_onnx, with_export
     from {{ cookiecutter.module_name }}.artifact.write import save_artifacts
     from {{ cookiecutter.module_name }}.utils.kinds import CategoryRule
 
@@ -271,12 +269,7 @@ def save_pipeline(
         normalize_categories=categories or CategoryRule(),
     )
     exported = export_onnx(model, x, features)
-    onnx_model = None
-    if isinstance(exported, OnnxExport):
-        onnx_model = exported.model
-        meta = replace(meta, onnx_parity=exported.parity(), onnx_inputs=exported.inputs)
-    else:
-        meta = replace(meta, onnx_skipped=exported.reason)
+    meta, onnx_model = with_export(meta, exported)
     meta = save_artifacts(model, meta, model_dir / "models", onnx_model)
     targets = {target, "label", "price", "species"}
     sample = frame.drop(columns=[c for c in frame.columns if c in targets]).head(8)

@@ -32,6 +32,7 @@ from .artifact.onnx_export import (
     export_skipped,
     parity_sample,
     runtime_line,
+    with_export,
 )
 from .artifact.write import publish_artifacts, remove_model, stage_artifacts, write_lineage
 from .config import check_group_choices, from_config
@@ -132,12 +133,7 @@ def train(params: Params, *, track: bool = True) -> ModelMeta:
                 exported = export_onnx(model, rows, features)
         else:
             exported = Rejected(skipped)
-        onnx_model = None
-        if isinstance(exported, OnnxExport):
-            onnx_model = exported.model
-            meta = replace(meta, onnx_parity=exported.parity(), onnx_inputs=exported.inputs)
-        else:
-            meta = replace(meta, onnx_skipped=exported.reason)
+        meta, onnx_model = with_export(meta, exported)
         try:
             meta = stage_artifacts(model, meta, model_dir, onnx_model)
             if run is not None:

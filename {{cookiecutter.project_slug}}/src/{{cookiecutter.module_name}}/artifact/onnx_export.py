@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import pickle
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..utils.errors import first_line
 from ..utils.kinds import CATEGORICAL, MISSING_CATEGORY, Feature
+from .meta import ModelMeta
 from .onnx_runtime import onnx_probabilities, onnx_session
 
 TOLERANCE = 1e-5
@@ -239,6 +240,14 @@ class Rejected:
     """No export, and why: one line, recorded in the model metadata (ModelMeta.onnx_skipped)."""
 
     reason: str
+
+
+def with_export(meta: ModelMeta, exported: OnnxExport | Rejected) -> tuple[ModelMeta, bytes | None]:
+    """meta with what the export gave (its parity and input names, or why there is none), and the
+    ONNX model to write beside the pickled one (None: no export)."""
+    if isinstance(exported, Rejected):
+        return replace(meta, onnx_skipped=exported.reason), None
+    return replace(meta, onnx_parity=exported.parity(), onnx_inputs=exported.inputs), exported.model
 
 
 def runtime_line(exported: OnnxExport | Rejected) -> str:
